@@ -1,0 +1,1 @@
+"""Shared kernel: money, ids, clock, errors, pagination. Pure Python, no Flask or SQLAlchemy."""

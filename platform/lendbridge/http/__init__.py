@@ -1,0 +1,1 @@
+"""HTTP edge: problem+json errors, request lifecycle, auth, idempotency, rate limits, docs."""

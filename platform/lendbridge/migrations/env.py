@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+
+from lendbridge.db import UtcDateTime
+from lendbridge.models import metadata
+
+config = context.config
+connection = config.attributes["connection"]
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Render our TypeDecorator as the plain column type it stores, so migration files
+    # need no imports from the application.
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+    render_item=render_item,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,10 @@
+"""Imports every area's models so that the metadata (and Alembic) sees all tables."""
+
+from __future__ import annotations
+
+from lendbridge.audit import models as _audit  # noqa: F401
+from lendbridge.db import Base
+from lendbridge.http import idempotency as _idempotency  # noqa: F401
+from lendbridge.tenancy import models as _tenancy  # noqa: F401
+
+metadata = Base.metadata

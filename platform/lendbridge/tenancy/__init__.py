@@ -1,0 +1,1 @@
+"""Tenants (operator, institutions, partners), staff, API keys, OAuth clients and scopes."""

@@ -1,0 +1,1 @@
+"""LendBridge Python SDK."""

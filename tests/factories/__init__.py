@@ -1,0 +1,1 @@
+"""One-line builders for valid objects in tests."""

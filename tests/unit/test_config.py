@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from lendbridge.config import Settings
+
+
+def test_no_variables_gives_the_embedded_default(tmp_path: Path) -> None:
+    s = Settings.from_env({"LENDBRIDGE_DATA_DIR": str(tmp_path)})
+    assert s.embedded and s.tasks == "inline" and s.redis_url is None
+    assert s.database_url == f"sqlite:///{tmp_path / 'lendbridge.sqlite3'}"
+
+
+def test_variables_give_the_production_shape() -> None:
+    s = Settings.from_env(
+        {
+            "LENDBRIDGE_DATABASE_URL": "postgresql://db/lendbridge",
+            "LENDBRIDGE_REDIS_URL": "redis://cache:6379/0",
+            "LENDBRIDGE_TASKS": "celery",
+            "LENDBRIDGE_APR_CAP": "0.24",
+            "LENDBRIDGE_JUDICIAL_APR_CAP": "0.154",
+        }
+    )
+    assert not s.embedded and s.tasks == "celery"
+    assert s.effective_apr_cap == Decimal("0.154")
+
+
+def test_celery_without_redis_is_refused() -> None:
+    with pytest.raises(ValueError, match="REDIS"):
+        Settings.from_env({"LENDBRIDGE_TASKS": "celery"})
+
+
+def test_unknown_task_mode_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Settings.from_env({"LENDBRIDGE_TASKS": "threads"})
