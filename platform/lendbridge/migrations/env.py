@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 
@@ -11,7 +11,7 @@ config = context.config
 connection = config.attributes["connection"]
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     # Render our TypeDecorator as the plain column type it stores, so migration files
     # need no imports from the application.
     if type_ == "type" and isinstance(obj, UtcDateTime):
