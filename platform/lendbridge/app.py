@@ -17,6 +17,7 @@ from lendbridge.db import Database, make_database
 from lendbridge.http import lifecycle, problems
 from lendbridge.http.api import LendBridgeApi, spec_kwargs
 from lendbridge.http.problems import problem
+from lendbridge.http.schemas import UnixTime
 from lendbridge.tasks import CeleryRunner, InlineRunner, TaskRunner
 from lendbridge.tenancy.services import Authenticator
 
@@ -86,7 +87,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_HEADERS_ENABLED=True,
         TESTING=settings.testing,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         default_limits=[settings.rate_limit],
         storage_uri=settings.redis_url if settings.redis_url else "memory://",
         strategy="fixed-window",
-        headers_enabled=True,
+        # One storage round trip per request; Retry-After is computed only on a 429.
+        headers_enabled=False,
     )
     tasks: TaskRunner = (
         CeleryRunner(app, settings.redis_url)
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
 
     api = LendBridgeApi(app, spec_kwargs=spec_kwargs())
+    api.register_field(UnixTime, "integer", "int64")
     _register_areas(app, api, limiter)
     problems.register(app)
     return app

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from lendbridge.config import Settings
+from lendbridge.loans.cli import quote
 
 
 def _settings() -> Settings:
@@ -177,7 +178,7 @@ def audit_verify() -> None:
     from lendbridge.audit.service import verify
 
     app = _app()
-    with app.extensions["lendbridge"].db.reader() as session:
+    with app.extensions["lendbridge"].db.snapshot() as session:
         reports = verify(session)
     broken = [r for r in reports if not r.ok]
     total = sum(r.records for r in reports)
@@ -188,12 +189,4 @@ def audit_verify() -> None:
         sys.exit(1)
 
 
-def _register_optional_commands() -> None:
-    try:
-        from lendbridge.loans.cli import quote
-    except ImportError:
-        return
-    main.add_command(quote)
-
-
-_register_optional_commands()
+main.add_command(quote)

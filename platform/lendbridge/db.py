@@ -137,11 +137,17 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            hide_parameters=True,
             poolclass=NullPool if ":memory:" not in url else None,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping (it costs a round trip per checkout): a connection that died with the
+    # server is invalidated on first use, that request answers 503 with a retry hint, and
+    # the pool reconnects. Connections are recycled every 30 minutes.
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -170,6 +176,8 @@ class Database:
     engine: Engine
     reader: sessionmaker[Session]
     writer: sessionmaker[Session]
+    snapshot: sessionmaker[Session]
+    """Read-only, one consistent snapshot: reports, verification, statements."""
 
     @property
     def dialect(self) -> str:
@@ -179,10 +187,23 @@ class Database:
 def make_database(url: str, *, pool_size: int = 10) -> Database:
     engine = make_engine(url, pool_size=pool_size)
     write_engine = engine.execution_options(write=True)
+    # PostgreSQL reads run in autocommit: one round trip per query instead of three
+    # (BEGIN, SELECT, ROLLBACK). Anything that writes uses the writer, one transaction.
+    read_engine = (
+        engine.execution_options(isolation_level="AUTOCOMMIT")
+        if engine.dialect.name == "postgresql"
+        else engine
+    )
+    snapshot_engine = (
+        engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        if engine.dialect.name == "postgresql"
+        else engine
+    )
     return Database(
         engine=engine,
-        reader=sessionmaker(engine, expire_on_commit=False, autoflush=True),
+        reader=sessionmaker(read_engine, expire_on_commit=False, autoflush=False),
         writer=sessionmaker(write_engine, expire_on_commit=False, autoflush=True),
+        snapshot=sessionmaker(snapshot_engine, expire_on_commit=False, autoflush=False),
     )
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import http
 from typing import Any
 
 import marshmallow as ma
 from flask import Response
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
-from lendbridge.http.problems import from_http_exception
+from lendbridge.http.problems import PROBLEM_TYPE, from_http_exception
 
 
 class ProblemSchema(ma.Schema):
@@ -32,7 +34,16 @@ class LendBridgeApi(Api):
         return from_http_exception(error)
 
     def _register_responses(self) -> None:
-        super()._register_responses()
+        # The stock responses declare application/json; ours are problem+json.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (application/problem+json)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def spec_kwargs() -> dict[str, Any]:

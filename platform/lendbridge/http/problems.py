@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -156,7 +157,8 @@ def _retry_after(error: HTTPException) -> int:
     window = svc.limiter.current_limit if svc is not None else None
     if window is None:
         return 1
-    return max(1, int(window.reset_at - time.time()) + 1)
+    # limits rounds the reset up to a whole second; never promise more than one window.
+    return max(1, min(math.ceil(window.reset_at - time.time()), window.limit.get_expiry()))
 
 
 def unexpected(error: Exception) -> Response:
@@ -170,8 +172,18 @@ def unexpected(error: Exception) -> Response:
     )
 
 
+def integrity_conflict(error: Exception) -> Response:
+    # A constraint caught what validation did not (usually a concurrent duplicate). The
+    # database message is not echoed: it can contain values from the request.
+    log.warning("integrity error in request %s: %s", request_id(), type(error).__name__)
+    return problem(409, "resource_conflict", "Conflict", "The request conflicts with an existing object")
+
+
 def register(app: Flask) -> None:
+    from sqlalchemy.exc import IntegrityError
+
     app.register_error_handler(LendBridgeError, from_domain_error)
+    app.register_error_handler(IntegrityError, integrity_conflict)
     app.register_error_handler(Exception, _any_exception)
 
 

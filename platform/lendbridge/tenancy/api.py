@@ -100,13 +100,11 @@ def _tenant_item(kind: TenantKind) -> type[MethodView]:
     return Item
 
 
-admin_blp.add_url_rule("/partners", view_func=_tenant_collection(TenantKind.PARTNER).as_view("partners"))
-admin_blp.add_url_rule("/partners/<tenant_id>", view_func=_tenant_item(TenantKind.PARTNER).as_view("partner"))
+admin_blp.add_url_rule("/partners", "partners", view_func=_tenant_collection(TenantKind.PARTNER))
+admin_blp.add_url_rule("/partners/<tenant_id>", "partner", view_func=_tenant_item(TenantKind.PARTNER))
+admin_blp.add_url_rule("/institutions", "institutions", view_func=_tenant_collection(TenantKind.INSTITUTION))
 admin_blp.add_url_rule(
-    "/institutions", view_func=_tenant_collection(TenantKind.INSTITUTION).as_view("institutions")
-)
-admin_blp.add_url_rule(
-    "/institutions/<tenant_id>", view_func=_tenant_item(TenantKind.INSTITUTION).as_view("institution")
+    "/institutions/<tenant_id>", "institution", view_func=_tenant_item(TenantKind.INSTITUTION)
 )
 
 

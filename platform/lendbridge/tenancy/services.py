@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lendbridge.audit import service as audit
-from lendbridge.core.errors import AuthenticationFailed, InvalidParameter, NotFound
+from lendbridge.core.errors import AuthenticationFailed, Conflict, InvalidParameter, NotFound
 from lendbridge.core.ids import new_id
 from lendbridge.db import Database
 from lendbridge.tenancy.domain import (

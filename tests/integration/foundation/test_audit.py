@@ -28,7 +28,7 @@ def test_writes_are_audited_with_actor_and_request_id(any_app: Flask) -> None:
     row = rows[0]
     assert row["action"] == "tenant.created" and row["request_id"] == resp.headers["X-Request-Id"]
     assert str(row["actor"]).startswith("usr_")
-    with any_app.extensions["lendbridge"].db.reader() as s:
+    with any_app.extensions["lendbridge"].db.snapshot() as s:
         assert all(r.ok for r in verify(s))
 
 
@@ -50,7 +50,7 @@ def test_tampering_is_detected(app: Flask) -> None:
         s.execute(text("DROP TRIGGER audit_records_no_update"))
         s.execute(text("UPDATE audit_records SET actor = 'mallory' WHERE seq = 1"))
         s.commit()
-    with db.reader() as s:
+    with db.snapshot() as s:
         reports = verify(s)
     assert any(not r.ok and "altered" in (r.problem or "") for r in reports)
 
@@ -67,5 +67,5 @@ def test_removing_the_last_record_is_detected(app: Flask) -> None:
             )
         )
         s.commit()
-    with db.reader() as s:
+    with db.snapshot() as s:
         assert any(not r.ok for r in verify(s))
