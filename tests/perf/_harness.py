@@ -64,11 +64,10 @@ def server(
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=2)
                 break
-            except Exception:
+            except Exception as exc:
                 if proc.poll() is not None:
-                    raise RuntimeError(
-                        "server exited: " + (proc.stderr.read() if proc.stderr else b"").decode()[-500:]
-                    )
+                    stderr = (proc.stderr.read() if proc.stderr else b"").decode()[-500:]
+                    raise RuntimeError("server exited: " + stderr) from exc
                 time.sleep(0.3)
         else:
             raise RuntimeError("server did not start")

@@ -92,13 +92,11 @@ def main() -> None:
     print(
         f"gunicorn: {WORKERS} workers x {THREADS} threads (gthread); load: hey, 32 connections, {seconds} s"
     )
-    print(
-        f"bare Flask      saturating: {bare.rps:8.0f} req/s  p50 {bare.p50_ms:6.2f} ms  p99 {bare.p99_ms:6.2f} ms"
-    )
-    print(
-        f"full stack      saturating: {full.rps:8.0f} req/s  p50 {full.p50_ms:6.2f} ms  p99 {full.p99_ms:6.2f} ms"
-        f"  errors {full.errors}"
-    )
+    for label, r in (("bare Flask", bare), ("full stack", full)):
+        print(
+            f"{label:<15} saturating: {r.rps:8.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms"
+            f"  non-200 {r.errors}"
+        )
     print(
         f"full stack  at half load ({half.rps:.0f} req/s): p50 {half.p50_ms:.2f} ms  p99 {half.p99_ms:.2f} ms"
     )

@@ -67,10 +67,13 @@ def list_tenants(uow: UnitOfWork, kind: TenantKind) -> list[Tenant]:
 
 
 def create_staff_user(uow: UnitOfWork, tenant: Tenant, email: str, name: str, role: StaffRole) -> StaffUser:
+    email = email.strip().lower()
+    if uow.session.execute(select(StaffUser.id).where(StaffUser.email == email)).first() is not None:
+        raise Conflict("A staff user with this email already exists", param="email", code="staff_user_exists")
     user = StaffUser(
         id=new_id("usr"),
         tenant_id=tenant.id,
-        email=email.strip().lower(),
+        email=email,
         name=name,
         role=role.value,
         created=uow.now(),

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from lendbridge.app import create_app
