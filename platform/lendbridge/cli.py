@@ -52,11 +52,13 @@ def db_upgrade() -> None:
 
 @db.command("revision", help="Autogenerate a migration from the models (developers).")
 @click.option("-m", "--message", required=True)
-def db_revision(message: str) -> None:
+@click.option("--head", default="head", show_default=True, help="Parent revision, e.g. 'events@head'.")
+@click.option("--branch", default=None, help="Start a new branch label for an area.")
+def db_revision(message: str, head: str, branch: str | None) -> None:
     from lendbridge.db import make_engine
     from lendbridge.migrate import revision
 
-    revision(make_engine(_settings().database_url), message)
+    revision(make_engine(_settings().database_url), message, head=head, branch=branch)
 
 
 # -- running ------------------------------------------------------------------------------

@@ -20,26 +20,28 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
 
-def revision(engine: Engine, message: str) -> None:
+def revision(engine: Engine, message: str, *, head: str = "head", branch: str | None = None) -> None:
     """Autogenerate a new revision from the models (developer command)."""
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.revision(cfg, message=message, autogenerate=True)
+        command.revision(cfg, message=message, autogenerate=True, head=head, branch_label=branch)
 
 
-def current(engine: Engine) -> str | None:
+def current(engine: Engine) -> str:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return ", ".join(sorted(MigrationContext.configure(conn).get_current_heads())) or "empty"
 
 
 def is_current(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-    return current(engine) == head
+    """Each area keeps its own migration branch off the foundation; all heads must be applied."""
+    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads

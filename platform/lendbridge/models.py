@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from lendbridge import clocks as _clocks  # noqa: F401
 from lendbridge.audit import models as _audit  # noqa: F401
 from lendbridge.db import Base
+from lendbridge.events import models as _events  # noqa: F401
 from lendbridge.http import idempotency as _idempotency  # noqa: F401
 from lendbridge.tenancy import models as _tenancy  # noqa: F401
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from alembic import context
+from sqlalchemy import JSON
 
 from lendbridge.db import UtcDateTime
 from lendbridge.models import metadata
@@ -16,6 +17,9 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
     # need no imports from the application.
     if type_ == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, JSON) and getattr(obj, "_variant_mapping", None):
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return "sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')"
     return False
 
 

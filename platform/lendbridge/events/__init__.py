@@ -1,0 +1,1 @@
+"""Events: the catalogue, the transactional outbox and the events API."""
