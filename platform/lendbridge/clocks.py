@@ -1,19 +1,25 @@
-"""Which clock an object lives by.
+"""Which clock an object lives by, and the jobs that make time pass.
 
 Live objects and test objects not attached to a test clock use the system clock. A test
 object attached to a test clock (sandbox) lives at that clock's frozen time, so accrual,
 due dates, overdue, expiry and events run as if that time had passed.
+
+Areas register their time-driven jobs here (close of business, auto-debit, offer expiry,
+...). Advancing a test clock runs them day by day for that clock's objects only; each
+area's own periodic task runs the same job functions for everything on the system clock.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lendbridge.core.clock import Clock, FrozenClock
-from lendbridge.db import Base, TenantScoped
+from lendbridge.db import Base, Database, TenantScoped
 from lendbridge.uow import UnitOfWork
 
 
@@ -40,3 +46,40 @@ def clock_for(uow: UnitOfWork, test_clock_id: str | None) -> Clock:
         clock = uow.get(TestClock, test_clock_id)
         cache[test_clock_id] = FrozenClock(clock.frozen_time)
     return cache[test_clock_id]
+
+
+@dataclass(frozen=True)
+class DayContext:
+    """What a time-driven job gets: the database, the business date to process, the
+    instant to use as 'now', and the test clock it runs for (None: everything else)."""
+
+    db: Database
+    business_date: date
+    now: datetime
+    test_clock_id: str | None
+    tenant_id: str | None = None
+
+
+DailyJob = Callable[[DayContext], object]
+
+
+@dataclass(frozen=True)
+class RegisteredJob:
+    order: int
+    name: str
+    run: DailyJob
+
+
+DAILY_JOBS: list[RegisteredJob] = []
+
+
+def daily_job(name: str, order: int) -> Callable[[DailyJob], DailyJob]:
+    """Register a job run once per business date (lower `order` runs first)."""
+
+    def decorate(fn: DailyJob) -> DailyJob:
+        if not any(j.name == name for j in DAILY_JOBS):
+            DAILY_JOBS.append(RegisteredJob(order, name, fn))
+            DAILY_JOBS.sort(key=lambda j: (j.order, j.name))
+        return fn
+
+    return decorate

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from flask import current_app
+
+from lendbridge.core.clock import from_unix
+from lendbridge.sandbox.services import run_advance
+from lendbridge.tasks import task
+
+
+@task("sandbox.advance_test_clock")
+def advance_test_clock(tenant_id: str, clock_id: str, target_unix: int) -> None:
+    run_advance(current_app.extensions["lendbridge"].db, tenant_id, clock_id, from_unix(target_unix))
