@@ -129,7 +129,7 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
             raise RuntimeError("refusing to write a row for another tenant or mode")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> Engine:
     """An engine for SQLite (embedded) or PostgreSQL (psycopg 3)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
@@ -146,7 +146,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     # server is invalidated on first use, that request answers 503 with a retry hint, and
     # the pool reconnects. Connections are recycled every 30 minutes.
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        hide_parameters=True,
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
 
 
@@ -187,13 +192,10 @@ class Database:
 def make_database(url: str, *, pool_size: int = 10) -> Database:
     engine = make_engine(url, pool_size=pool_size)
     write_engine = engine.execution_options(write=True)
-    # PostgreSQL reads run in autocommit: one round trip per query instead of three
-    # (BEGIN, SELECT, ROLLBACK). Anything that writes uses the writer, one transaction.
-    read_engine = (
-        engine.execution_options(isolation_level="AUTOCOMMIT")
-        if engine.dialect.name == "postgresql"
-        else engine
-    )
+    # PostgreSQL reads run on their own autocommit pool: one round trip per query instead of
+    # three (BEGIN, SELECT, ROLLBACK), and no isolation-level switching per checkout.
+    postgres = engine.dialect.name == "postgresql"
+    read_engine = make_engine(url, pool_size=pool_size, autocommit=True) if postgres else engine
     snapshot_engine = (
         engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         if engine.dialect.name == "postgresql"

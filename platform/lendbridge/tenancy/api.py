@@ -39,14 +39,13 @@ class Account(MethodView):
     def get(self) -> dict[str, Any]:
         """The calling tenant, its mode and the scopes of this credential"""
         principal = current_principal()
-        tenant = tenancy.get_tenant(get_uow(), principal.tenant_id)
         return {
             "object": "account",
-            "id": tenant.id,
-            "created": tenant.created,
+            "id": principal.tenant_id,
+            "created": principal.tenant_created,
             "livemode": principal.livemode,
-            "name": tenant.name,
-            "kind": tenant.kind,
+            "name": principal.tenant_name,
+            "kind": principal.tenant_kind.value,
             "scopes": sorted(principal.scopes),
             "credential": {
                 "id": principal.credential_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -163,6 +164,10 @@ class Principal:
     credential_id: str
     staff_user_id: str | None = None
     role: StaffRole | None = None
+    # The tenant's display fields ride along with the (briefly cached) credential lookup,
+    # so `GET /v1/account` needs no query of its own.
+    tenant_name: str = ""
+    tenant_created: datetime | None = None
 
     @property
     def actor(self) -> str:

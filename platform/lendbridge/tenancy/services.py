@@ -261,7 +261,13 @@ class Authenticator:
                 tenant = session.get(Tenant, token.tenant_id)
                 assert tenant is not None
                 return Principal(
-                    tenant.id, TenantKind(tenant.kind), token.livemode, frozenset(token.scopes), client.id
+                    tenant.id,
+                    TenantKind(tenant.kind),
+                    token.livemode,
+                    frozenset(token.scopes),
+                    client.id,
+                    tenant_name=tenant.name,
+                    tenant_created=tenant.created,
                 )
             key = session.execute(select(ApiKey).where(ApiKey.secret_hash == digest)).scalar_one_or_none()
             if key is None:
@@ -288,4 +294,6 @@ class Authenticator:
                 key.id,
                 staff_user_id=key.staff_user_id,
                 role=role,
+                tenant_name=tenant.name,
+                tenant_created=tenant.created,
             )
