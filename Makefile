@@ -11,7 +11,8 @@ STRICT := platform/lendbridge/core $(wildcard platform/lendbridge/*/domain.py) \
             platform/lendbridge/loans/states.py platform/lendbridge/loans/delinquency.py \
             platform/lendbridge/loans/credit_lines.py platform/lendbridge/loans/terms.py \
             platform/lendbridge/ledger/postings.py platform/lendbridge/crypto \
-            platform/lendbridge/identity/validators.py platform/lendbridge/identity/masking.py) \
+            platform/lendbridge/identity/validators.py platform/lendbridge/identity/masking.py \
+            platform/lendbridge/identity/kyc.py platform/lendbridge/identity/facts.py) \
           webhooks/lendbridge_webhooks sdk/lendbridge_sdk
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk
 

@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 def _register_areas(app: Flask, api: Any, limiter: Limiter) -> None:
     from lendbridge.http import docs
+    from lendbridge.identity import api as identity_api
     from lendbridge.sandbox import api as sandbox_api
     from lendbridge.tenancy import api as tenancy_api
     from lendbridge.tenancy import oauth
@@ -134,6 +135,7 @@ def _register_areas(app: Flask, api: Any, limiter: Limiter) -> None:
     api.register_blueprint(tenancy_api.account_blp)
     api.register_blueprint(tenancy_api.admin_blp)
     api.register_blueprint(sandbox_api.blp)
+    identity_api.init_app(app, api)  # borrowers, consents, KYC; personal-data keys
     oauth.init_app(app, app.extensions["lendbridge"].settings.oauth_token_ttl)
     docs.init_app(app)
     # Reference pages are static and public: no rate limit.

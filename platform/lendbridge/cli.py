@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from lendbridge.config import Settings
+from lendbridge.identity.cli import keys
 from lendbridge.loans.cli import quote
 
 
@@ -192,3 +193,4 @@ def audit_verify() -> None:
 
 
 main.add_command(quote)
+main.add_command(keys)

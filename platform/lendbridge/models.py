@@ -7,6 +7,7 @@ from lendbridge.audit import models as _audit  # noqa: F401
 from lendbridge.db import Base
 from lendbridge.events import models as _events  # noqa: F401
 from lendbridge.http import idempotency as _idempotency  # noqa: F401
+from lendbridge.identity import models as _identity  # noqa: F401
 from lendbridge.tenancy import models as _tenancy  # noqa: F401
 
 metadata = Base.metadata

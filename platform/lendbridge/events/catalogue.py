@@ -8,6 +8,8 @@ EVENT_TYPES: dict[str, str] = {
     "borrower.kyc_verified": "A borrower passed KYC/KYB",
     "borrower.kyc_rejected": "A borrower failed KYC/KYB",
     "borrower.erased": "A borrower's personal data was erased on request (PIPL)",
+    "consent.granted": "A borrower granted a consent (credit bureau query, data processing, alt data)",
+    "consent.revoked": "A borrower withdrew a consent",
     "application.created": "An application was received",
     "application.decided": "An application was approved or declined, with reason codes and offers",
     "application.review_required": "An application needs a manual review",

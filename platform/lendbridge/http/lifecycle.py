@@ -61,10 +61,17 @@ def authenticate() -> Principal:
     return principal
 
 
-def get_uow() -> UnitOfWork:
-    """The request's unit of work, scoped to the caller's tenant and mode."""
+def get_uow(write: bool = False) -> UnitOfWork:
+    """The request's unit of work, scoped to the caller's tenant and mode.
+
+    `write=True` asks for a write transaction on a GET that must record something (e.g. an
+    audit entry for revealed personal data); it must come before any other get_uow().
+    """
     uow = g.get("uow")
+    if uow is not None and write and not g.get("uow_write"):
+        raise RuntimeError("get_uow(write=True) must be the first get_uow() of the request")
     if uow is None:
+        g.uow_write = write = write or request.method in WRITE_METHODS
         principal = g.get("principal")
         ctx = (
             TenantContext(principal.tenant_id, principal.livemode)
@@ -74,7 +81,7 @@ def get_uow() -> UnitOfWork:
         uow = UnitOfWork(
             services().db,
             ctx,
-            write=request.method in WRITE_METHODS,
+            write=write,
             clock=services().clock,
             actor=principal.actor if principal else "anonymous",
             request_id=g.get("request_id"),
