@@ -121,6 +121,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api = LendBridgeApi(app, spec_kwargs=spec_kwargs())
     api.register_field(UnixTime, "integer", "int64")
     _register_areas(app, api, limiter)
+    if isinstance(tasks, CeleryRunner):
+        tasks.register_tasks()
     problems.register(app)
     return app
 

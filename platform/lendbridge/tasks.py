@@ -119,10 +119,18 @@ class CeleryRunner:
             worker_prefetch_multiplier=4,
             task_ignore_result=True,
             broker_connection_retry_on_startup=True,
-            beat_schedule={p.name: {"task": p.name, "schedule": p.every_seconds} for p in PERIODIC},
         )
+        self.register_tasks()
+
+    def register_tasks(self) -> None:
+        """Register every task of the registry not yet known to Celery (areas import their
+        task modules while the app is wired, after this runner was built)."""
         for name, fn in REGISTRY.items():
-            self.celery.task(name=name)(fn)
+            if name not in self.celery.tasks:
+                self.celery.task(name=name)(fn)
+        self.celery.conf.beat_schedule = {
+            p.name: {"task": p.name, "schedule": p.every_seconds} for p in PERIODIC
+        }
 
     def enqueue(self, name: str, *args: Any) -> None:
         self.celery.send_task(name, args=list(args))
