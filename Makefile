@@ -13,6 +13,10 @@ STRICT := platform/lendbridge/core $(wildcard platform/lendbridge/*/domain.py) \
             platform/lendbridge/ledger/postings.py platform/lendbridge/crypto \
             platform/lendbridge/identity/validators.py platform/lendbridge/identity/masking.py \
             platform/lendbridge/identity/kyc.py platform/lendbridge/identity/facts.py) \
+          $(wildcard platform/lendbridge/webhooks/retries.py platform/lendbridge/webhooks/ssrf.py \
+            platform/lendbridge/webhooks/patterns.py platform/lendbridge/webhooks/transport.py \
+            platform/lendbridge/webhooks/messages.py platform/lendbridge/webhooks/secrets.py \
+            platform/lendbridge/events/reference.py) \
           webhooks/lendbridge_webhooks sdk/lendbridge_sdk
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk
 

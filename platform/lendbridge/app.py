@@ -133,11 +133,13 @@ def _register_areas(app: Flask, api: Any, limiter: Limiter) -> None:
     from lendbridge.sandbox import api as sandbox_api
     from lendbridge.tenancy import api as tenancy_api
     from lendbridge.tenancy import oauth
+    from lendbridge.webhooks.runtime import init_app as init_webhooks
 
     api.register_blueprint(tenancy_api.account_blp)
     api.register_blueprint(tenancy_api.admin_blp)
     api.register_blueprint(sandbox_api.blp)
     identity_api.init_app(app, api)  # borrowers, consents, KYC; personal-data keys
+    init_webhooks(app, api)  # events and webhooks blueprints, relay wake-ups
     oauth.init_app(app, app.extensions["lendbridge"].settings.oauth_token_ttl)
     docs.init_app(app)
     # Reference pages are static and public: no rate limit.

@@ -9,5 +9,6 @@ from lendbridge.events import models as _events  # noqa: F401
 from lendbridge.http import idempotency as _idempotency  # noqa: F401
 from lendbridge.identity import models as _identity  # noqa: F401
 from lendbridge.tenancy import models as _tenancy  # noqa: F401
+from lendbridge.webhooks import models as _webhooks  # noqa: F401
 
 metadata = Base.metadata

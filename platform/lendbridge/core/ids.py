@@ -29,6 +29,8 @@ PREFIXES = {
     "event": "evt",
     "webhook_endpoint": "we",
     "delivery_attempt": "wda",
+    "webhook_delivery": "wdl",
+    "notification": "ntf",
     "journal_entry": "je",
     "disbursement": "dsb",
     "payment": "pay",

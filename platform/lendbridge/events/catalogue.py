@@ -34,8 +34,10 @@ EVENT_TYPES: dict[str, str] = {
     "payment.succeeded": "A payment instruction completed",
     "payment.failed": "A payment instruction failed",
     "payment.unknown": "A payment's outcome is being confirmed with the channel",
+    "payment.reversed": "A completed payment was returned by the payee's bank",
     "reconciliation.break_found": "Reconciliation found a break",
     "test_clock.advancing": "A test clock started advancing",
     "test_clock.ready": "A test clock finished advancing",
     "test_helper.triggered": "An event triggered from the sandbox for testing",
+    "widget_session.completed": "A widget session finished: declined, sent to review, or the loan signed",
 }

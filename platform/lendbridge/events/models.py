@@ -27,5 +27,7 @@ class Event(TenantScoped, Base):
 
     __table_args__ = (
         Index("ix_events_tenant_type_id", "tenant_id", "livemode", "type", "id"),
+        # GET /v1/events without a type filter: newest first within a tenant and mode.
+        Index("ix_events_tenant_mode_id", "tenant_id", "livemode", "id"),
         Index("ix_events_undispatched", "dispatched_at", "id"),
     )

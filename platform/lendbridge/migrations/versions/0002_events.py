@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_events_object_id'), ['object_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index('ix_events_tenant_type_id', ['tenant_id', 'livemode', 'type', 'id'], unique=False)
+        batch_op.create_index('ix_events_tenant_mode_id', ['tenant_id', 'livemode', 'id'], unique=False)
         batch_op.create_index('ix_events_undispatched', ['dispatched_at', 'id'], unique=False)
 
     op.create_table('test_clocks',
@@ -63,6 +64,7 @@ def downgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_undispatched')
         batch_op.drop_index('ix_events_tenant_type_id')
+        batch_op.drop_index('ix_events_tenant_mode_id')
         batch_op.drop_index(batch_op.f('ix_events_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_events_object_id'))
 

@@ -1,0 +1,1 @@
+"""Webhooks, server side: endpoints, signing secrets, deliveries with retries, the SSRF guard."""
