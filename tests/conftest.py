@@ -48,7 +48,8 @@ def _worker() -> str:
 def pg_url() -> Iterator[str]:
     """A migrated PostgreSQL database of this xdist worker."""
     require("postgresql")
-    name = f"lendbridge_test_{_worker()}"
+    # One database per test process: concurrent pytest runs on one machine never share one.
+    name = f"lendbridge_test_{_worker()}_{os.getpid()}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

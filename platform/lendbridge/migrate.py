@@ -32,7 +32,10 @@ def revision(engine: Engine, message: str, *, head: str = "head", branch: str | 
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.revision(cfg, message=message, autogenerate=True, head=head, branch_label=branch)
+        # A new area branch starts off an existing revision that is not a head: splice.
+        command.revision(
+            cfg, message=message, autogenerate=True, head=head, branch_label=branch, splice=branch is not None
+        )
 
 
 def current(engine: Engine) -> str:
