@@ -12,9 +12,9 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, select
+from sqlalchemy import Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,8 @@ from lendbridge.core.ids import new_id
 from lendbridge.db import tenant_context, utcnow
 
 SHARDS = 8
+HEADS = cast(Table, AuditChainHead.__table__)
+RECORDS = cast(Table, AuditRecord.__table__)
 PENDING_KEY = "audit_pending"
 
 
@@ -59,34 +61,45 @@ def _chain_for(tenant_id: str | None, object_id: str | None) -> str:
     return f"{tenant_id or 'system'}:{shard}"
 
 
+LINKED_FIELDS = (
+    "id",
+    "chain",
+    "seq",
+    "tenant_id",
+    "livemode",
+    "actor",
+    "action",
+    "object_id",
+    "request_id",
+    "change_hash",
+)
+
+
+def _link_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What a link's hash covers: every field but the hashes themselves."""
+    fields = {name: row[name] for name in LINKED_FIELDS}
+    fields["created"] = row["created"].isoformat()
+    return fields
+
+
 def _record_fields(rec: AuditRecord) -> dict[str, Any]:
-    return {
-        "id": rec.id,
-        "chain": rec.chain,
-        "seq": rec.seq,
-        "tenant_id": rec.tenant_id,
-        "livemode": rec.livemode,
-        "actor": rec.actor,
-        "action": rec.action,
-        "object_id": rec.object_id,
-        "request_id": rec.request_id,
-        "change_hash": rec.change_hash,
-        "created": rec.created.isoformat(),
-    }
+    return _link_fields({name: getattr(rec, name) for name in (*LINKED_FIELDS, "created")})
 
 
-def _lock_head(session: Session, chain: str) -> AuditChainHead:
+def _lock_head(session: Session, chain: str) -> tuple[int, str]:
+    """Create the chain head if missing and lock it, in one round trip: an upsert that
+    rewrites nothing but takes the row lock and returns the current link."""
     dialect = session.get_bind().dialect.name
     ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = ins(AuditChainHead).values(chain=chain, seq=0, hash=GENESIS).on_conflict_do_nothing()
-    session.execute(stmt)
-    head = session.execute(
-        select(AuditChainHead)
-        .where(AuditChainHead.chain == chain)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    return head
+    heads = HEADS
+    stmt = (
+        ins(heads)
+        .values(chain=chain, seq=0, hash=GENESIS)
+        .on_conflict_do_update(index_elements=[heads.c.chain], set_={"seq": heads.c.seq})
+        .returning(heads.c.seq, heads.c.hash)
+    )
+    seq, link = session.execute(stmt).one()
+    return int(seq), str(link)
 
 
 @event.listens_for(Session, "before_commit")
@@ -94,20 +107,29 @@ def _chain_pending(session: Session) -> None:
     pending: list[dict[str, Any]] = session.info.pop(PENDING_KEY, [])
     if not pending:
         return
+    # All of one tenant's records of a transaction go to one chain (picked by the first
+    # object), so a commit locks one head per tenant it touched, usually exactly one.
     by_chain: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    chain_of_tenant: dict[str | None, str] = {}
     for item in pending:
-        by_chain[_chain_for(item["tenant_id"], item["object_id"])].append(item)
+        tenant = item["tenant_id"]
+        if tenant not in chain_of_tenant:
+            chain_of_tenant[tenant] = _chain_for(tenant, item["object_id"])
+        by_chain[chain_of_tenant[tenant]].append(item)
     now = utcnow()
+    records = RECORDS
     # Sorted chain order: two transactions never wait for each other's heads in a cycle.
     for chain in sorted(by_chain):
-        head = _lock_head(session, chain)
+        seq, link = _lock_head(session, chain)
+        rows = []
         for item in by_chain[chain]:
-            rec = AuditRecord(id=new_id("aud"), chain=chain, seq=head.seq + 1, created=now, **item)
-            rec.prev_hash = head.hash
-            rec.hash = link_hash(head.hash, _record_fields(rec))
-            session.add(rec)
-            head.seq, head.hash = rec.seq, rec.hash
-    session.flush()
+            seq += 1
+            row = {"id": new_id("aud"), "chain": chain, "seq": seq, "created": now, **item}
+            row["prev_hash"] = link
+            link = row["hash"] = link_hash(link, _link_fields(row))
+            rows.append(row)
+        session.execute(records.insert(), rows)
+        session.execute(HEADS.update().where(HEADS.c.chain == chain).values(seq=seq, hash=link))
 
 
 @dataclass(frozen=True)
