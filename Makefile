@@ -11,12 +11,17 @@ STRICT := platform/lendbridge/core $(wildcard platform/lendbridge/*/domain.py) \
             platform/lendbridge/loans/states.py platform/lendbridge/loans/delinquency.py \
             platform/lendbridge/loans/credit_lines.py platform/lendbridge/loans/terms.py \
             platform/lendbridge/ledger/postings.py platform/lendbridge/crypto \
-            platform/lendbridge/identity/validators.py platform/lendbridge/identity/masking.py \
+            platform/lendbridge/identity/validators.py platform/lendbridge/identity/masking.py platform/lendbridge/widget/sms.py \
             platform/lendbridge/identity/kyc.py platform/lendbridge/identity/facts.py) \
           $(wildcard platform/lendbridge/webhooks/retries.py platform/lendbridge/webhooks/ssrf.py \
             platform/lendbridge/webhooks/patterns.py platform/lendbridge/webhooks/transport.py \
             platform/lendbridge/webhooks/messages.py platform/lendbridge/webhooks/secrets.py \
             platform/lendbridge/events/reference.py) \
+          $(wildcard platform/lendbridge/risk/ports.py platform/lendbridge/risk/reasons.py \
+            platform/lendbridge/risk/rules.py platform/lendbridge/risk/graph.py platform/lendbridge/risk/features.py \
+            platform/lendbridge/risk/scorecard.py platform/lendbridge/risk/matching.py \
+            platform/lendbridge/risk/pricing.py platform/lendbridge/risk/decision.py) \
+          $(addprefix platform/lendbridge/payments/,$(addsuffix .py,instructions codes breaker health routing engine schedules reconciliation ports banks)) \
           webhooks/lendbridge_webhooks sdk/lendbridge_sdk
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk
 

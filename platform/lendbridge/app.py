@@ -130,16 +130,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 def _register_areas(app: Flask, api: Any, limiter: Limiter) -> None:
     from lendbridge.http import docs
     from lendbridge.identity import api as identity_api
+    from lendbridge.loans import api as loans_api
+    from lendbridge.payments import api as payments_api
+    from lendbridge.risk import api as risk_api
     from lendbridge.sandbox import api as sandbox_api
     from lendbridge.tenancy import api as tenancy_api
     from lendbridge.tenancy import oauth
     from lendbridge.webhooks.runtime import init_app as init_webhooks
+    from lendbridge.widget import api as widget_api
 
     api.register_blueprint(tenancy_api.account_blp)
     api.register_blueprint(tenancy_api.admin_blp)
     api.register_blueprint(sandbox_api.blp)
     identity_api.init_app(app, api)  # borrowers, consents, KYC; personal-data keys
     init_webhooks(app, api)  # events and webhooks blueprints, relay wake-ups
+    risk_api.register(app, api)  # applications, decisions, offers; review queue and risk rules
+    payments_api.register(app, api)  # disbursement, mandates, custody accounts, reconciliation
+    loans_api.register(api)  # products, loans, credit lines, ledger trial balance; COB schedule
+    widget_api.register(app, api, limiter)  # widget sessions, /widget/v1 (CORS), the widget script
     oauth.init_app(app, app.extensions["lendbridge"].settings.oauth_token_ttl)
     docs.init_app(app)
     # Reference pages are static and public: no rate limit.

@@ -12,6 +12,8 @@ import click
 from lendbridge.config import Settings
 from lendbridge.identity.cli import keys
 from lendbridge.loans.cli import quote
+from lendbridge.loans.commands import cob, ledger
+from lendbridge.risk.cli import risk
 
 
 def _settings() -> Settings:
@@ -193,4 +195,7 @@ def audit_verify() -> None:
 
 
 main.add_command(quote)
+main.add_command(cob)
+main.add_command(ledger)
 main.add_command(keys)
+main.add_command(risk)

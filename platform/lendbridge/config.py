@@ -29,6 +29,7 @@ class Settings:
     rate_limit: str = "100/second"
     apr_cap: Decimal = Decimal("0.24")
     judicial_apr_cap: Decimal | None = None
+    sm2_private_key: str | None = field(default=None, repr=False)  # signs loan agreements
     oauth_token_ttl: int = 3600
     api_key_cache_ttl: float = 2.0
     max_body_bytes: int = 8 * 1024 * 1024
@@ -65,6 +66,7 @@ class Settings:
         _maybe(changes, env, "LENDBRIDGE_RATE_LIMIT", "rate_limit")
         _maybe(changes, env, "LENDBRIDGE_APR_CAP", "apr_cap", Decimal)
         _maybe(changes, env, "LENDBRIDGE_JUDICIAL_APR_CAP", "judicial_apr_cap", Decimal)
+        _maybe(changes, env, "LENDBRIDGE_SM2_PRIVATE_KEY", "sm2_private_key")
         _maybe(changes, env, "LENDBRIDGE_OAUTH_TOKEN_TTL", "oauth_token_ttl", int)
         _maybe(changes, env, "LENDBRIDGE_API_KEY_CACHE_TTL", "api_key_cache_ttl", float)
         _maybe(changes, env, "LENDBRIDGE_LOG_LEVEL", "log_level")

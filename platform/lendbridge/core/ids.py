@@ -44,8 +44,14 @@ PREFIXES = {
     "request": "req",
     "review": "rev",
     "decision": "dec",
+    "bureau_report": "bur",
+    "fraud_rule_set": "frs",
+    "blacklist_entry": "bl",
     "custody_account": "ca",
     "mandate": "mdt",
+    "payment_attempt": "patt",
+    "reconciliation_report": "rcn",
+    "reconciliation_break": "rbk",
 }
 
 

@@ -1,0 +1,1 @@
+"""Loan products published by institutions: ranges, fees, eligibility, pricing, APR cap."""

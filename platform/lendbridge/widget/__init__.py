@@ -1,0 +1,1 @@
+"""The embeddable borrower widget: widget sessions, the widget-facing API and its assets."""
