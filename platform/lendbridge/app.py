@@ -142,6 +142,7 @@ def _register_areas(app: Flask, api: Any, limiter: Limiter) -> None:
     api.register_blueprint(tenancy_api.account_blp)
     api.register_blueprint(tenancy_api.admin_blp)
     api.register_blueprint(sandbox_api.blp)
+    api.register_blueprint(sandbox_api.controls_blp)
     identity_api.init_app(app, api)  # borrowers, consents, KYC; personal-data keys
     init_webhooks(app, api)  # events and webhooks blueprints, relay wake-ups
     risk_api.register(app, api)  # applications, decisions, offers; review queue and risk rules

@@ -126,19 +126,23 @@ def _print_keys(keys: dict[str, Any]) -> None:
     for role, values in keys.items():
         if isinstance(values, dict):
             for name, value in values.items():
-                click.echo(f"  {role:<12} {name:<16} {value}")
+                if name in ("secret_key", "publishable_key"):
+                    click.echo(f"  {role:<14} {name:<16} {value}")
 
 
 @main.group(invoke_without_command=True, help="Run the whole platform locally with demo data.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--site-port", default=None, type=int, help="Port of the demo partner site (default: port + 100)."
+)
 @click.pass_context
-def sandbox(ctx: click.Context, host: str, port: int) -> None:
+def sandbox(ctx: click.Context, host: str, port: int, site_port: int | None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from lendbridge.db import make_engine
     from lendbridge.migrate import upgrade
-    from lendbridge_sandbox.demo import seed
+    from lendbridge_sandbox.demo import seed, start_partner_site
 
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -147,16 +151,19 @@ def sandbox(ctx: click.Context, host: str, port: int) -> None:
     with app.app_context():
         keys = seed(app)
     base = f"http://{host}:{port}"
+    site = start_partner_site(app, keys, base, host, site_port or port + 100)
     click.echo("")
     click.echo("LendBridge sandbox is running")
-    click.echo(f"  API            {base}/v1")
-    click.echo(f"  API reference  {base}/docs")
-    click.echo(f"  OpenAPI        {base}/v1/openapi.json")
-    click.echo(f"  data dir       {settings.data_dir}")
+    click.echo(f"  API               {base}/v1")
+    click.echo(f"  API reference     {base}/docs")
+    click.echo(f"  OpenAPI           {base}/v1/openapi.json")
+    click.echo(f"  demo course page  {site}/  (EduLink: pay for a course in 12 instalments)")
+    click.echo(f"  data dir          {settings.data_dir}")
     click.echo("  test keys:")
     _print_keys(keys)
     click.echo("")
     click.echo(f"Try: curl -H 'Authorization: Bearer {keys['partner']['secret_key']}' {base}/v1/account")
+    click.echo("Quickstart: docs/quickstart.md; sandbox guide (test clocks, magic values): docs/sandbox.md")
     sys.stdout.flush()
     _serve(settings, host, port, None)
 

@@ -12,13 +12,13 @@ area's own periodic task runs the same job functions for everything on the syste
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lendbridge.core.clock import Clock, FrozenClock
+from lendbridge.core.clock import Clock, FrozenClock, SystemClock
 from lendbridge.db import Base, Database, TenantScoped
 from lendbridge.uow import UnitOfWork
 
@@ -58,6 +58,7 @@ class DayContext:
     now: datetime
     test_clock_id: str | None
     tenant_id: str | None = None
+    wall_clock: Clock = field(default_factory=SystemClock)
 
 
 DailyJob = Callable[[DayContext], object]

@@ -33,10 +33,14 @@ class UnitOfWork:
         clock: Clock | None = None,
         actor: str = "system",
         request_id: str | None = None,
+        event_clock: Clock | None = None,
     ) -> None:
         self.db = db
         self.ctx = ctx
         self.clock: Clock = clock or SystemClock()
+        # When events are recorded: the same clock, except while a test clock's days run
+        # (objects live at the test clock's time; events are stamped when they happened).
+        self.event_clock: Clock = event_clock or self.clock
         self.actor = actor
         self.request_id = request_id
         self.session: Session = (db.writer if write else db.reader)()

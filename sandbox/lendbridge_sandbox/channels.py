@@ -86,6 +86,8 @@ class SimTimeout(Exception):
 class CustodyPoster(Protocol):
     def post(self, number: str, side: str, amount: int, reference: str, channel: str) -> dict[str, Any]: ...
 
+    def movements(self, number: str | None = None, reference: str | None = None) -> list[dict[str, Any]]: ...
+
 
 @dataclass(frozen=True)
 class ChannelTerms:
@@ -203,6 +205,7 @@ class ChannelSimulator:
         self._journal_path = journal_path
         self._timers: list[threading.Timer] = []
         self.calls: dict[str, int] = {"submit": 0, "query": 0, "close": 0}
+        self._unrecovered: set[str] = set()
         if journal_path is not None and journal_path.exists():
             self._replay(journal_path)
 
@@ -273,6 +276,8 @@ class ChannelSimulator:
         time.sleep(self._latency() / 2)
         with self._lock:
             record = self._records.get(instruction_id)
+            if record is not None and instruction_id in self._unrecovered:
+                self._recover(record)
             if record is None:
                 return {
                     "instruction_id": instruction_id,
@@ -571,6 +576,9 @@ class ChannelSimulator:
                 return record  # closed before a late arrival, or a duplicate: never twice
             record = self._new_record(order, "processing")
             self._records[iid] = record
+            # Write-ahead: a crash between the bank posting and the outcome must not make
+            # the channel forget it ever saw the order (recovery asks the bank, see _recover).
+            self._persist(record)
             self._execute(record, order)
         self._notify(record)
         return record
@@ -687,6 +695,30 @@ class ChannelSimulator:
                     self._count_usage(record)
                 self._records[record.instruction_id] = record
                 self._counter += 1
+        # Orders caught mid-execution by the crash: the bank's books say what happened.
+        self._unrecovered = {iid for iid, r in self._records.items() if r.status == "processing"}
+        for iid in sorted(self._unrecovered):
+            self._recover(self._records[iid])
+
+    def _recover(self, record: Record) -> None:
+        """Settle an order the process died on: executed if the custody bank booked it,
+        otherwise failed for good (it will never execute now). Bank unreachable: later."""
+        try:
+            booked = [
+                m
+                for m in self.custody.movements(record.custody_account or None, record.instruction_id)
+                if m.get("channel") == self.name
+            ]
+        except Exception:  # noqa: BLE001 - the bank is down too: try again on the next query
+            return
+        if booked:
+            record.status = "succeeded"
+            record.executed_at = str(booked[0].get("booked_at") or self._now().isoformat())
+            self._count_usage(record)
+        else:
+            record.status, record.code = "failed", "system_error"
+        self._unrecovered.discard(record.instruction_id)
+        self._persist(record)
 
 
 def verify_callback(secret: bytes, body: bytes, signature: str) -> bool:

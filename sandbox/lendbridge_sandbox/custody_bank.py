@@ -265,3 +265,15 @@ class HttpCustodyBank:
         if code == "invalid_account":
             raise UnknownAccount("no such account")
         raise CustodyError(f"custody bank answered {status}")
+
+    def movements(self, number: str | None = None, reference: str | None = None) -> list[dict[str, Any]]:
+        """An account's movements (optionally only those with `reference`)."""
+        from lendbridge_sandbox.simhttp import call
+
+        if number is None:
+            raise CustodyError("the HTTP custody bank lists movements per account")
+        status, body = call("GET", f"{self.base_url}/accounts/{number}/movements", timeout=self.timeout)
+        if status != 200:
+            raise CustodyError(f"custody bank answered {status}")
+        rows: list[dict[str, Any]] = json.loads(body)
+        return [m for m in rows if reference is None or m.get("reference") == reference]

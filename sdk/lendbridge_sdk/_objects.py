@@ -381,11 +381,11 @@ class Event(LendBridgeObject):
 
 
 class WidgetSession(LendBridgeObject):
-    """A short-lived session for the embeddable widget; hand its client token to the page,
-    never your secret key."""
+    """A short-lived session for the embeddable widget; hand its ``client_secret`` (present
+    only in the response that created it) to the page, never your secret key."""
 
     OBJECT_NAME = "widget_session"
-    client_token = _Field[str | None](None)
+    client_secret = _Field[str | None](None)
     expires_at = _Field[int | None](None)
     status = _Field[str | None](None)
 

@@ -88,6 +88,45 @@ class BorrowerService(_Service):
         """Borrowers, newest first; filter with ``id_number=`` or ``phone=`` to look one up."""
         return self._list(Borrower, "/v1/borrowers", filters)
 
+    def erase(self, id: str, *, idempotency_key: str | None = None) -> Borrower:
+        """Erase a borrower's personal data (PIPL); the object stays with ``erased: true``."""
+        return self._call(
+            Borrower, "POST", _path("/v1/borrowers/{}/erase", id), body={}, idempotency_key=idempotency_key
+        )
+
+    def create_consent(
+        self, id: str, *, kind: str, version: str, idempotency_key: str | None = None, **params: Any
+    ) -> LendBridgeObject:
+        """Record a consent the borrower gave (``credit_bureau_query``, ``data_processing``,
+        ``alt_data``) for the text version shown (see ``GET /v1/consent_texts``)."""
+        return self._call(
+            LendBridgeObject,
+            "POST",
+            _path("/v1/borrowers/{}/consents", id),
+            body={"kind": kind, "version": version, **params},
+            idempotency_key=idempotency_key,
+        )
+
+    def list_consents(self, id: str, **filters: Any) -> ListObject[LendBridgeObject]:
+        """The borrower's consents, newest first."""
+        return self._list(LendBridgeObject, _path("/v1/borrowers/{}/consents", id), filters)
+
+    def create_liveness_check(
+        self, id: str, *, idempotency_key: str | None = None, **params: Any
+    ) -> LendBridgeObject:
+        """Start a liveness / face-match check (KYC); it finishes in the background."""
+        return self._call(
+            LendBridgeObject,
+            "POST",
+            _path("/v1/borrowers/{}/liveness_checks", id),
+            body=params,
+            idempotency_key=idempotency_key,
+        )
+
+    def retrieve_liveness_check(self, id: str, check_id: str) -> LendBridgeObject:
+        """One liveness check (``status``: processing, passed, review, failed, error)."""
+        return self._call(LendBridgeObject, "GET", _path("/v1/borrowers/{}/liveness_checks/{}", id, check_id))
+
 
 class ApplicationService(_Service):
     def create(self, *, idempotency_key: str | None = None, **params: Any) -> Application:
@@ -127,6 +166,33 @@ class LoanService(_Service):
     def retrieve(self, id: str) -> Loan:
         """One loan. Raises ``NotFoundError``."""
         return self._call(Loan, "GET", _path("/v1/loans/{}", id))
+
+    def disburse(self, id: str, *, idempotency_key: str | None = None) -> LendBridgeObject:
+        """Pay out a signed loan (to the borrower, or to the merchant when the scenario says
+        so); returns the payment instruction, which completes in the background."""
+        return self._call(
+            LendBridgeObject,
+            "POST",
+            _path("/v1/loans/{}/disburse", id),
+            body={},
+            idempotency_key=idempotency_key,
+        )
+
+    def disbursement(self, id: str) -> LendBridgeObject:
+        """The loan's payout with every channel attempt."""
+        return self._call(LendBridgeObject, "GET", _path("/v1/loans/{}/disbursement", id))
+
+    def create_mandate(
+        self, id: str, *, idempotency_key: str | None = None, **params: Any
+    ) -> LendBridgeObject:
+        """Record the borrower's auto-debit authorisation for the loan's instalments."""
+        return self._call(
+            LendBridgeObject,
+            "POST",
+            _path("/v1/loans/{}/mandate", id),
+            body=params,
+            idempotency_key=idempotency_key,
+        )
 
     def list(self, **filters: Any) -> ListObject[Loan]:
         """Loans, newest first."""

@@ -40,7 +40,7 @@ def emit(uow: UnitOfWork, event_type: str, obj: Mapping[str, Any]) -> Event:
         tenant_id=tenant_id,
         livemode=livemode,
         type=event_type,
-        created=uow.now(),
+        created=uow.event_clock.now(),
         api_version=API_VERSION,
         object_id=obj.get("id"),
         data={"object": dict(obj)},

@@ -471,7 +471,9 @@ def run_cob(
         report.step_seconds[step.name] = round(time.perf_counter() - t0, 3)
     report.seconds = round(time.perf_counter() - started, 3)
     _record_run(factory, scope, business_date, "closed", report)
-    log.info(
+    # A test clock closes a day per simulated day: keep those at debug level.
+    log.log(
+        logging.DEBUG if test_clock_id else logging.INFO,
         "COB %s%s: %d loans, %d lines, %.1fs",
         business_date,
         f" clock {test_clock_id}" if test_clock_id else "",

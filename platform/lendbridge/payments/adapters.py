@@ -99,9 +99,22 @@ class LoansServicing:
     def record_repayment(
         self, uow: UnitOfWork, loan_id: str, amount: int, *, source: str, external_ref: str
     ) -> None:
+        from lendbridge.ledger import services as ledger
         from lendbridge.loans import services as loans
+        from lendbridge.loans.models import Loan
 
         loans.record_repayment(uow, loan_id, amount, source=source, external_ref=external_ref)
+        # The repayment books the cash to `clearing`; a collection through our channels
+        # landed in the institution's custody account already, so it settles at once.
+        loan = uow.get(Loan, loan_id)
+        ledger.record_settlement(
+            uow.session,
+            institution_id=loan.institution_id,
+            livemode=loan.livemode,
+            amount=amount,
+            on=loans.loan_date(uow, loan.test_clock_id),
+            reference=external_ref,
+        )
 
     def dues(self, uow: UnitOfWork, business_date: date, *, test_clock_id: str | None) -> Sequence[Due]:
         """Instalments due on `business_date` with money owed, across all tenants.

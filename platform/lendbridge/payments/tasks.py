@@ -6,9 +6,13 @@ from datetime import date, timedelta
 
 from flask import current_app
 
+from lendbridge.clocks import DayContext, daily_job
+from lendbridge.core.clock import FrozenClock
+from lendbridge.db import SYSTEM
 from lendbridge.payments import services
 from lendbridge.payments.runtime import PaymentsRuntime, runtime
 from lendbridge.tasks import task
+from lendbridge.uow import UnitOfWork
 
 
 def _rt() -> PaymentsRuntime:
@@ -43,3 +47,16 @@ def reconcile(business_date: str | None = None) -> None:
         done = services.has_report(uow, day)
     if business_date or not done:
         services.run_reconciliation(rt, day)
+
+
+@daily_job("payments.auto_debit", order=10)
+def auto_debit_for_clock(day: DayContext) -> None:
+    """A test clock's day: debit what is due that day (before its close of business)."""
+    services.run_auto_debits(
+        lambda: UnitOfWork(
+            day.db, SYSTEM, clock=FrozenClock(day.now), actor="auto_debit", event_clock=day.wall_clock
+        ),
+        day.business_date,
+        test_clock_id=day.test_clock_id,
+        rt=_rt(),
+    )

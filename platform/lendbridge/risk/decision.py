@@ -136,6 +136,17 @@ def ip_prefix(ip: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False))
 
 
+def is_countable_ip(ip: str) -> bool:
+    """Loopback, link-local and unspecified addresses say nothing about who applies (they
+    are the partner's own server or a local test setup, shared by every applicant), so IP
+    rules do not count them. Private ranges still count: a ring in one office shares one."""
+    try:
+        addr = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return False
+    return not (addr.is_loopback or addr.is_link_local or addr.is_unspecified)
+
+
 def masked_ip(ip: str | None) -> str | None:
     prefix = ip_prefix(ip)
     if prefix is None:
@@ -177,7 +188,7 @@ def attribute_keys(
         keys["device"] = keyer("device", d.fingerprint)
     if d.wifi_bssid:
         keys["bssid"] = keyer("bssid", d.wifi_bssid)
-    if d.ip and ip_prefix(d.ip):
+    if d.ip and ip_prefix(d.ip) and is_countable_ip(d.ip):
         keys["ip"] = keyer("ip", d.ip)
         keys["ip24"] = keyer("ip24", ip_prefix(d.ip) or "")
     for n, contact in enumerate(inp.contacts):

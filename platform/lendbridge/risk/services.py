@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from lendbridge.audit import service as audit
 from lendbridge.clocks import clock_for
-from lendbridge.core.errors import Conflict, InvalidParameter, NotFound, ServiceUnavailable
+from lendbridge.core.errors import Conflict, InvalidParameter, NotFound, PermissionDenied, ServiceUnavailable
 from lendbridge.core.ids import new_id
 from lendbridge.core.money import format_rate
 from lendbridge.core.pagination import Page, PageRequest
@@ -658,12 +658,21 @@ def accept_offer(uow: UnitOfWork, rt: RiskRuntime, application_id: str, offer_id
     return application_body(uow, app)
 
 
-def expire_offers(uow: UnitOfWork, limit: int = 500) -> int:
-    """Expire approved applications whose offers ran out (all tenants; batch job)."""
-    now = uow.now()
+def expire_offers(uow: UnitOfWork, limit: int = 500, *, test_clock_id: str | None = None) -> int:
+    """Expire approved applications whose offers ran out (all tenants; batch job).
+
+    Applications on no test clock expire by `uow.now()`; with `test_clock_id`, only that
+    clock's applications, by the clock's time (a test clock's advance calls this).
+    """
+    now = _now(uow, test_clock_id)
+    clock_filter = (
+        Application.test_clock_id.is_(None)
+        if test_clock_id is None
+        else Application.test_clock_id == test_clock_id
+    )
     stmt = (
         select(Application)
-        .where(Application.status == "approved", Application.offers_expire_at <= now)
+        .where(Application.status == "approved", Application.offers_expire_at <= now, clock_filter)
         .order_by(Application.id)
         .limit(limit)
         .execution_options(all_tenants=True)
@@ -671,8 +680,6 @@ def expire_offers(uow: UnitOfWork, limit: int = 500) -> int:
     count = 0
     for app in list(uow.session.execute(stmt).scalars()):
         with acting_for(uow, app.tenant_id, app.livemode):
-            if _now(uow, app.test_clock_id) < (app.offers_expire_at or now):
-                continue
             app.status = "expired"
             for o in _offers(uow, app.id):
                 if o.status == "open":
@@ -981,3 +988,22 @@ def add_blacklist_entry(
             "key": row.key,
             "reason": row.reason,
         }
+
+
+def settle_review_in_test_mode(
+    uow: UnitOfWork, rt: RiskRuntime, application_id: str, outcome: str, note: str | None
+) -> dict[str, Any]:
+    """Sandbox: decide the review of one of the caller's test-mode applications at once (no
+    claim, no four-eyes), as the simulated review team would."""
+    if uow.ctx.livemode:
+        raise PermissionDenied("Reviews are settled by platform staff in live mode", code="test_mode_only")
+    if outcome not in ("approved", "declined"):
+        raise InvalidParameter("decision must be approve or decline", param="decision")
+    app = uow.get(Application, application_id)
+    review = uow.session.execute(
+        select(Review).where(Review.application_id == app.id).with_for_update()
+    ).scalar_one_or_none()
+    if review is None or review.status in ("approved", "declined"):
+        raise Conflict("This application has no open review", code="review_not_open")
+    _finish_review(uow, rt, review, outcome, "sandbox", note)
+    return review_body(uow, review)

@@ -8,7 +8,14 @@ from typing import Any
 
 from lendbridge.audit import service as audit
 from lendbridge.clocks import DAILY_JOBS, DayContext, TestClock
-from lendbridge.core.clock import FrozenClock, business_date, start_of_business_day, to_unix
+from lendbridge.core.clock import (
+    Clock,
+    FrozenClock,
+    SystemClock,
+    business_date,
+    start_of_business_day,
+    to_unix,
+)
 from lendbridge.core.errors import Conflict, InvalidParameter, PermissionDenied
 from lendbridge.core.ids import new_id
 from lendbridge.db import Database, TenantContext
@@ -82,10 +89,13 @@ def start_advance(uow: UnitOfWork, clock_id: str, target: datetime) -> TestClock
     return clock
 
 
-def run_advance(db: Database, tenant_id: str, clock_id: str, target: datetime) -> None:
+def run_advance(
+    db: Database, tenant_id: str, clock_id: str, target: datetime, wall_clock: Clock | None = None
+) -> None:
     """Walk the clock forward one business day at a time, running every daily job for
     this clock's objects, then settle at `target` with status ready."""
     ctx = TenantContext(tenant_id, False)
+    recorder = wall_clock or SystemClock()
     try:
         with UnitOfWork(db, ctx, actor="test_clock") as uow:
             start = uow.get(TestClock, clock_id).frozen_time
@@ -93,15 +103,24 @@ def run_advance(db: Database, tenant_id: str, clock_id: str, target: datetime) -
         last = business_date(target)
         while day <= last:
             now = min(start_of_business_day(day) + JOB_HOUR, target)
-            for job in DAILY_JOBS:
-                job.run(
-                    DayContext(db=db, business_date=day, now=now, test_clock_id=clock_id, tenant_id=tenant_id)
-                )
+            # The clock shows the day before its jobs run, so objects reading their clock
+            # (clock_for) see the same day the jobs process.
             with UnitOfWork(db, ctx, actor="test_clock") as uow:
                 uow.get(TestClock, clock_id, for_update=True).frozen_time = now
                 uow.commit()
+            for job in DAILY_JOBS:
+                job.run(
+                    DayContext(
+                        db=db,
+                        business_date=day,
+                        now=now,
+                        test_clock_id=clock_id,
+                        tenant_id=tenant_id,
+                        wall_clock=recorder,
+                    )
+                )
             day += timedelta(days=1)
-        with UnitOfWork(db, ctx, actor="test_clock", clock=FrozenClock(target)) as uow:
+        with UnitOfWork(db, ctx, actor="test_clock", clock=FrozenClock(target), event_clock=recorder) as uow:
             clock = uow.get(TestClock, clock_id, for_update=True)
             clock.frozen_time = target
             clock.status = "ready"

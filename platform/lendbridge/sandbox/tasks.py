@@ -9,4 +9,5 @@ from lendbridge.tasks import task
 
 @task("sandbox.advance_test_clock")
 def advance_test_clock(tenant_id: str, clock_id: str, target_unix: int) -> None:
-    run_advance(current_app.extensions["lendbridge"].db, tenant_id, clock_id, from_unix(target_unix))
+    svc = current_app.extensions["lendbridge"]
+    run_advance(svc.db, tenant_id, clock_id, from_unix(target_unix), wall_clock=svc.clock)
