@@ -75,12 +75,6 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{ulid()}"
 
 
-def floor_id(prefix: str, epoch_seconds: float) -> str:
-    """The smallest id of this type created at or after `epoch_seconds` (wall time): ids
-    sort by creation time, so `id >= floor_id(...)` selects what was recorded since then."""
-    return f"{prefix}_{_encode(int(epoch_seconds * 1000), 10)}{'0' * 16}"
-
-
 def is_id(value: object, prefix: str | None = None) -> bool:
     """Whether `value` looks like one of our ids (optionally of one type)."""
     if not isinstance(value, str) or not _ID_RE.match(value):
