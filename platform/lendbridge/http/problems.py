@@ -179,11 +179,24 @@ def integrity_conflict(error: Exception) -> Response:
     return problem(409, "resource_conflict", "Conflict", "The request conflicts with an existing object")
 
 
+def database_unavailable(error: Exception) -> Response:
+    # The database went away (restart, failover, network): the pool reconnects on the next
+    # request, so the client should retry; the SDK does on a 503.
+    log.warning("database unavailable in request %s: %s", request_id(), type(error).__name__)
+    return problem(
+        503,
+        "database_unavailable",
+        "Service unavailable",
+        "The database is temporarily unavailable; retry the request",
+    )
+
+
 def register(app: Flask) -> None:
-    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
     app.register_error_handler(LendBridgeError, from_domain_error)
     app.register_error_handler(IntegrityError, integrity_conflict)
+    app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(Exception, _any_exception)
 
 

@@ -105,6 +105,24 @@ def test_non_json_body_is_415_problem(app: Flask) -> None:
     assert_problem(resp, 415, "unsupported_media_type")
 
 
+def test_database_outage_is_503_problem_not_500(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    partner = make_tenant(app)
+
+    def gone(*_args: Any, **_kwargs: Any) -> Any:
+        raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+
+    monkeypatch.setattr(Session, "execute", gone)
+    body = assert_problem(
+        app.test_client().get("/v1/account", headers=auth(partner.test_key)), 503, "database_unavailable"
+    )
+    assert "server closed" not in body["detail"]
+    monkeypatch.undo()
+    assert app.test_client().get("/v1/account", headers=auth(partner.test_key)).status_code == 200
+
+
 def test_oversized_body_is_413_problem(app: Flask) -> None:
     operator = make_tenant(app, TenantKind.OPERATOR)
     big = b'{"name": "' + b"x" * (app.config["MAX_CONTENT_LENGTH"] + 10) + b'"}'
