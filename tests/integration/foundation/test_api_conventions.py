@@ -115,9 +115,9 @@ def test_database_outage_is_503_problem_not_500(app: Flask, monkeypatch: pytest.
         raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
 
     monkeypatch.setattr(Session, "execute", gone)
-    body = assert_problem(
-        app.test_client().get("/v1/account", headers=auth(partner.test_key)), 503, "database_unavailable"
-    )
+    resp = app.test_client().get("/v1/account", headers=auth(partner.test_key))
+    body = assert_problem(resp, 503, "database_unavailable")
+    assert resp.headers["LendBridge-Should-Retry"] == "true"
     assert "server closed" not in body["detail"]
     monkeypatch.undo()
     assert app.test_client().get("/v1/account", headers=auth(partner.test_key)).status_code == 200
