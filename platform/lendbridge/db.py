@@ -24,7 +24,6 @@ from sqlalchemy.orm import (
     sessionmaker,
     with_loader_criteria,
 )
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -138,7 +137,10 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> E
             url,
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
             hide_parameters=True,
-            poolclass=NullPool if ":memory:" not in url else None,
+            # A file database keeps its connections pooled: SQLite checkpoints and deletes
+            # the WAL whenever the last connection closes, which would cost a checkpoint per
+            # request and make the files under the data dir come and go under a backup.
+            **({"pool_size": pool_size, "max_overflow": pool_size} if ":memory:" not in url else {}),
         )
         _configure_sqlite(engine)
         return engine
