@@ -13,7 +13,7 @@ def test_starts_optimistic() -> None:
 
 
 def test_failures_pull_the_success_rate_down_and_recover() -> None:
-    h = ChannelHealth(alpha=0.5)
+    h = ChannelHealth(alpha=0.5, clock=lambda: 0.0)  # no idle recovery between the calls
     h.record(False, 10)
     h.record(False, 10)
     assert h.snapshot().success_rate == pytest.approx(0.25)
@@ -23,7 +23,7 @@ def test_failures_pull_the_success_rate_down_and_recover() -> None:
 
 
 def test_latency_is_a_moving_average() -> None:
-    h = ChannelHealth(alpha=0.5, initial_latency_ms=0)
+    h = ChannelHealth(alpha=0.5, initial_latency_ms=0, clock=lambda: 0.0)
     h.record(True, 100)
     h.record(True, 100)
     assert h.snapshot().latency_ms == pytest.approx(75)
