@@ -12,13 +12,14 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from lendbridge.core.clock import Clock, SystemClock, business_date
 from lendbridge.core.errors import NotFound
 from lendbridge.core.pagination import Page, PageRequest, make_page
-from lendbridge.db import CTX_KEY, SYSTEM, Database, TenantContext
+from lendbridge.db import CTX_KEY, SYSTEM, Database, TenantContext, TenantScoped, tenant_context
 
 M = TypeVar("M")
 
@@ -88,17 +89,34 @@ class UnitOfWork:
     # -- repository helpers (already scoped to ctx by lendbridge.db) ---------------------
     def get(self, model: type[M], object_id: str, *, for_update: bool = False) -> M:
         """The object with this id in the caller's tenant and mode, else NotFound (404)."""
-        stmt = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
-        if for_update:
-            stmt = stmt.with_for_update()
-        obj = self.session.execute(stmt).scalar_one_or_none()
+        obj = None if for_update else self._loaded(model, object_id)
+        if obj is None:
+            stmt = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
+            if for_update:
+                stmt = stmt.with_for_update()
+            obj = self.session.execute(stmt).scalar_one_or_none()
         if obj is None:
             raise NotFound(f"No such {_label(model)}: '{object_id}'", param="id")
         return obj
 
     def find(self, model: type[M], object_id: str) -> M | None:
+        obj = self._loaded(model, object_id)
+        if obj is not None:
+            return obj
         stmt = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
         return self.session.execute(stmt).scalar_one_or_none()
+
+    def _loaded(self, model: type[M], object_id: str) -> M | None:
+        """The object if this transaction already loaded it and it belongs to the current
+        tenant and mode: a second SELECT would return the same identity-mapped object."""
+        obj = self.session.identity_map.get(identity_key(model, object_id))
+        if not isinstance(obj, model) or inspect(obj).expired:
+            return None
+        ctx = tenant_context(self.session)
+        if isinstance(obj, TenantScoped) and ctx is not None and not ctx.is_system:
+            if obj.tenant_id != ctx.tenant_id or obj.livemode != ctx.livemode:
+                return None
+        return obj
 
     def page(self, stmt: Select[Any], model: type[Any], request: PageRequest) -> Page[Any]:
         """Newest-first cursor pagination over `stmt` by the model's time-ordered id."""
