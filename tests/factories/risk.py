@@ -4,7 +4,7 @@ ready-to-apply borrowers through the real identity API."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -119,8 +119,8 @@ def applicant(**overrides: Any) -> Applicant:
 class FakeConsents:
     missing: set[tuple[str, str]] = field(default_factory=set)
 
-    def has_valid_consent(self, borrower_id: str, kind: str, at: datetime) -> bool:
-        return (borrower_id, kind) not in self.missing
+    def consents_in_force(self, borrower_id: str, kinds: Collection[str], at: datetime) -> frozenset[str]:
+        return frozenset(k for k in kinds if (borrower_id, k) not in self.missing)
 
 
 CLEAN_FILE = {

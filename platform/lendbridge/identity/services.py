@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -764,21 +764,31 @@ def revoke_consent(uow: UnitOfWork, borrower_id: str, consent_id: str) -> tuple[
 def has_valid_consent(uow: UnitOfWork, borrower_id: str, kind: str, at: datetime) -> bool:
     """Whether the borrower's consent of `kind` was in force at `at`: granted, not yet
     expired, not revoked. False for an unknown or erased borrower (never query without)."""
-    if kind not in kyc.CONSENT_KINDS:
-        raise ValueError(f"unknown consent kind {kind!r}")
+    return kind in consents_in_force(uow, borrower_id, (kind,), at)
+
+
+def consents_in_force(
+    uow: UnitOfWork, borrower_id: str, kinds: Iterable[str], at: datetime
+) -> frozenset[str]:
+    """Which of `kinds` the borrower had consented to at `at`, in one query."""
+    wanted = set(kinds)
+    if unknown := wanted - set(kyc.CONSENT_KINDS):
+        raise ValueError(f"unknown consent kinds {sorted(unknown)!r}")
     borrower = uow.find(Borrower, borrower_id)
-    if borrower is None or borrower.erased:
-        return False
-    stmt = select(
-        exists().where(
+    if borrower is None or borrower.erased or not wanted:
+        return frozenset()
+    stmt = (
+        select(Consent.kind)
+        .where(
             Consent.borrower_id == borrower_id,
-            Consent.kind == kind,
+            Consent.kind.in_(sorted(wanted)),
             Consent.granted_at <= at,
             or_(Consent.revoked_at.is_(None), Consent.revoked_at > at),
             or_(Consent.expires_at.is_(None), Consent.expires_at > at),
         )
+        .distinct()
     )
-    return bool(uow.session.execute(stmt).scalar())
+    return frozenset(uow.session.execute(stmt).scalars())
 
 
 def _require_type(borrower: Borrower, wanted: str) -> None:

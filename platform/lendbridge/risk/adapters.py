@@ -7,7 +7,7 @@ value types, so the decision pipeline never depends on another area's models.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -59,10 +59,10 @@ class IdentityConsents:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
 
-    def has_valid_consent(self, borrower_id: str, kind: str, at: datetime) -> bool:
+    def consents_in_force(self, borrower_id: str, kinds: Collection[str], at: datetime) -> frozenset[str]:
         from lendbridge.identity import services as identity
 
-        return identity.has_valid_consent(self.uow, borrower_id, kind, at)
+        return identity.consents_in_force(self.uow, borrower_id, kinds, at)
 
 
 def _decimal(value: Any, default: str = "0") -> Decimal:

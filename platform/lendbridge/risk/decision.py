@@ -363,8 +363,9 @@ def decide(
     timer.lap("kyc")
 
     # 2. consent ----------------------------------------------------------------------
-    bureau_ok = ports.consents.has_valid_consent(applicant.borrower_id, BUREAU_CONSENT, now)
-    alt_ok = ports.consents.has_valid_consent(applicant.borrower_id, ALT_DATA_CONSENT, now)
+    wanted = (BUREAU_CONSENT, ALT_DATA_CONSENT)
+    in_force = ports.consents.consents_in_force(applicant.borrower_id, wanted, now)
+    bureau_ok, alt_ok = BUREAU_CONSENT in in_force, ALT_DATA_CONSENT in in_force
     record["consent"] = {"credit_bureau_query": bureau_ok, "alt_data": alt_ok, "ids": list(inp.consent_ids)}
     if not bureau_ok:
         add("consent_missing", "decline")

@@ -7,7 +7,7 @@ simulator; tests implement them with in-memory fakes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -45,7 +45,9 @@ class BorrowerFactsSource(Protocol):
 
 
 class ConsentChecker(Protocol):
-    def has_valid_consent(self, borrower_id: str, kind: str, at: datetime) -> bool: ...
+    def consents_in_force(self, borrower_id: str, kinds: Collection[str], at: datetime) -> frozenset[str]:
+        """Which of `kinds` were granted, unexpired and unrevoked at `at`."""
+        ...
 
 
 @dataclass(frozen=True)

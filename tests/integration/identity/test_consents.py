@@ -140,6 +140,25 @@ def test_has_valid_consent_follows_grant_expiry_and_revocation(any_app: Flask) -
     assert _valid(any_app, t, borrower.id, "credit_bureau_query", revoked_at - timedelta(seconds=1))
 
 
+def test_consents_in_force_answers_several_kinds_at_once(any_app: Flask) -> None:
+    keys = make_tenant(any_app)
+    client = any_app.test_client()
+    borrower = create_borrower(client, keys.test_key)
+    for kind in ("credit_bureau_query", "alt_data"):
+        body = {"kind": kind, "version": "2026-01"}
+        resp = client.post(f"/v1/borrowers/{borrower.id}/consents", json=body, headers=auth(keys.test_key))
+        assert resp.status_code == 201, resp.get_json()
+    ctx = TenantContext(keys.tenant_id, False)
+    with UnitOfWork(any_app.extensions["lendbridge"].db, ctx, write=False) as uow:
+        now = datetime.now(UTC)
+        kinds = ("credit_bureau_query", "alt_data", "data_processing")
+        assert identity.consents_in_force(uow, borrower.id, kinds, now) == {"credit_bureau_query", "alt_data"}
+        assert identity.consents_in_force(uow, borrower.id, (), now) == frozenset()
+        assert identity.consents_in_force(uow, borrower.id, kinds, now - timedelta(days=1)) == frozenset()
+        with pytest.raises(ValueError, match="no_such_kind"):
+            identity.consents_in_force(uow, borrower.id, ("no_such_kind",), now)
+
+
 def test_another_tenant_cannot_see_or_use_a_consent(any_app: Flask) -> None:
     keys = make_tenant(any_app)
     other = make_tenant(any_app, name="Other")
