@@ -774,13 +774,14 @@ def consents_in_force(
     wanted = set(kinds)
     if unknown := wanted - set(kyc.CONSENT_KINDS):
         raise ValueError(f"unknown consent kinds {sorted(unknown)!r}")
-    borrower = uow.find(Borrower, borrower_id)
-    if borrower is None or borrower.erased or not wanted:
+    if not wanted:
         return frozenset()
     stmt = (
         select(Consent.kind)
+        .join(Borrower, Borrower.id == Consent.borrower_id)
         .where(
-            Consent.borrower_id == borrower_id,
+            Borrower.id == borrower_id,
+            Borrower.erased_at.is_(None),
             Consent.kind.in_(sorted(wanted)),
             Consent.granted_at <= at,
             or_(Consent.revoked_at.is_(None), Consent.revoked_at > at),

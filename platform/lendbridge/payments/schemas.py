@@ -181,8 +181,11 @@ def payment_body(p: PaymentInstruction, attempts: list[PaymentAttempt] | None = 
 
 def payment_event_body(p: PaymentInstruction) -> dict[str, Any]:
     """The payment as events carry it: the API object, serialised (unix times)."""
-    data: dict[str, Any] = PaymentSchema().dump(payment_body(p))
+    data: dict[str, Any] = _PAYMENT_SCHEMA.dump(payment_body(p))
     return data
+
+
+_PAYMENT_SCHEMA = PaymentSchema()
 
 
 class AdminPaymentSchema(PaymentSchema):

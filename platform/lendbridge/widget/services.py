@@ -58,6 +58,7 @@ OTP_POLICY = domain.OtpPolicy()
 SETTINGS_KEY = "widget_allowed_origins"
 REQUIRED_CONSENTS = ("credit_bureau_query", "data_processing")
 OPTIONAL_CONSENTS = ("alt_data",)
+_SESSION_SCHEMA = WidgetSessionSchema()
 
 
 # -- partner side ---------------------------------------------------------------------------
@@ -393,7 +394,7 @@ def _complete(uow: UnitOfWork, session: WidgetSession, outcome: str) -> None:
     session.status = SessionStatus.COMPLETED.value
     session.completed_at = uow.now()
     audit.record(uow.session, "widget_session.completed", session.id, {"outcome": outcome})
-    emit(uow, "widget_session.completed", WidgetSessionSchema().dump(session_body(session, uow.now())))
+    emit(uow, "widget_session.completed", _SESSION_SCHEMA.dump(session_body(session, uow.now())))
 
 
 def register(
