@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -90,9 +90,15 @@ def _settings() -> Any:
     return current_app.extensions["lendbridge"].settings
 
 
+def object_now(uow: UnitOfWork, test_clock_id: str | None) -> datetime:
+    """The time for an object's timestamps: its test clock's, when attached to one, so a
+    loan signed on a clock at 2027-03-01 says so whatever the wall clock reads."""
+    return clock_for(uow, test_clock_id).now()
+
+
 def loan_date(uow: UnitOfWork, test_clock_id: str | None) -> date:
     """Today's business date for an object (its test clock's, when attached to one)."""
-    return business_date(clock_for(uow, test_clock_id).now())
+    return business_date(object_now(uow, test_clock_id))
 
 
 @contextlib.contextmanager
@@ -125,7 +131,7 @@ def _post(uow: UnitOfWork, owner: Loan | CreditLine, entry: postings.JournalEntr
         institution_id=owner.institution_id,
         livemode=owner.livemode,
         loan_id=owner.id,
-        created=uow.now(),
+        created=object_now(uow, owner.test_clock_id),
     )
 
 
@@ -293,7 +299,7 @@ def create_loan(
     nominal, effective = format_apr(priced.apr)
     loan = Loan(
         id=new_id("loan"),
-        created=uow.now(),
+        created=object_now(uow, test_clock_id),
         institution_id=product.tenant_id,
         borrower_id=borrower_id,
         product_id=product.id,
@@ -431,7 +437,7 @@ def sign_loan(uow: UnitOfWork, loan_id: str, *, signer: str, ip: str | None = No
     )
     digest = contracts.agreement_hash(text)
     pair = contracts.platform_key(_settings())
-    now = uow.now()
+    now = object_now(uow, loan.test_clock_id)
     uow.session.add(
         LoanAgreement(
             loan_id=loan.id,
@@ -455,7 +461,7 @@ def sign_loan(uow: UnitOfWork, loan_id: str, *, signer: str, ip: str | None = No
 def cancel_loan(uow: UnitOfWork, loan_id: str) -> Loan:
     loan = _lock(uow, loan_id)
     _apply(loan, LoanEvent.CANCEL)
-    loan.cancelled_at = uow.now()
+    loan.cancelled_at = object_now(uow, loan.test_clock_id)
     _audit(uow, "loan.cancelled", loan, {})
     emit_loan(uow, loan, "loan.cancelled")
     return loan
@@ -523,7 +529,7 @@ def record_disbursement(
     loan.principal_outstanding = loan.principal
     loan.deferred_subsidy = loan.subsidy
     loan.accrued_through = on
-    loan.disbursed_at = uow.now()
+    loan.disbursed_at = object_now(uow, loan.test_clock_id)
     loan.disbursed_on = on
     loan.disbursement_ref = external_ref
     loan.disbursement_failure = None
@@ -735,7 +741,7 @@ def _receive(
     on_time = accrual.newly_settled_on_time(before, after, on)
     repayment = Repayment(
         id=new_id("rpy"),
-        created=uow.now(),
+        created=object_now(uow, loan.test_clock_id),
         tenant_id=loan.tenant_id,
         livemode=loan.livemode,
         loan_id=loan.id,
@@ -802,7 +808,7 @@ def _true_up(uow: UnitOfWork, loan: Loan, amount: int, on: date) -> None:
 
 def _pay_off(uow: UnitOfWork, loan: Loan, on: date) -> None:
     _apply(loan, LoanEvent.PAY_OFF)
-    loan.paid_off_at = uow.now()
+    loan.paid_off_at = object_now(uow, loan.test_clock_id)
     loan.days_past_due, loan.bucket, loan.classification = 0, "current", "normal"
     _audit(uow, "loan.paid_off", loan, {"on": on.isoformat()})
     emit_loan(uow, loan, "loan.paid_off")
@@ -827,7 +833,7 @@ def _recovery(
     loan.recovered += amount
     repayment = Repayment(
         id=new_id("rpy"),
-        created=uow.now(),
+        created=object_now(uow, loan.test_clock_id),
         tenant_id=loan.tenant_id,
         livemode=loan.livemode,
         loan_id=loan.id,
@@ -915,7 +921,7 @@ def charge_off(uow: UnitOfWork, loan_id: str, reason: str) -> Loan:
         book_accruals(uow, loan, accrual.Accrual(subsidy=Fen(loan.deferred_subsidy)), on, "charge-off")
         states = tuple(replace(s, subsidy_recognised=s.subsidy_income) for s in states)
     loan.principal_outstanding = loan.interest_receivable = loan.penalty_receivable = loan.fee_receivable = 0
-    loan.charged_off_at = uow.now()
+    loan.charged_off_at = object_now(uow, loan.test_clock_id)
     loan.charge_off_reason = reason[:200]
     states = tuple(replace(s, status=accrual.CHARGED_OFF) if s.status != accrual.PAID else s for s in states)
     _store(uow, loan, rows, states)
@@ -1046,7 +1052,7 @@ def open_credit_line(
     state = lines_domain.open_line(Fen(limit), rate_, opened, pterms.day_count)
     line = CreditLine(
         id=new_id("cl"),
-        created=uow.now(),
+        created=object_now(uow, test_clock_id),
         institution_id=product.tenant_id,
         borrower_id=borrower_id,
         product_id=product.id,
@@ -1126,7 +1132,7 @@ def draw_credit_line(uow: UnitOfWork, line_id: str, amount: int) -> Draw:
     store_line(line, drawn.line)
     draw = Draw(
         id=new_id("drw"),
-        created=uow.now(),
+        created=object_now(uow, line.test_clock_id),
         tenant_id=line.tenant_id,
         livemode=line.livemode,
         credit_line_id=line.id,
@@ -1165,7 +1171,7 @@ def repay_credit_line(
     store_line(line, repaid.line)
     repayment = Repayment(
         id=new_id("rpy"),
-        created=uow.now(),
+        created=object_now(uow, line.test_clock_id),
         tenant_id=line.tenant_id,
         livemode=line.livemode,
         credit_line_id=line.id,

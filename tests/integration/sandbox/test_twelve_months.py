@@ -135,6 +135,8 @@ def test_a_twelve_month_loan_with_two_late_payments(any_app: Flask) -> None:
         f"/v1/loans/{loan_id}", lambda x: x["status"] != "signed" and x["status"] != "disbursing"
     )
     assert loan["status"] == "active" and loan["start_date"] == "2026-01-05"
+    # Timestamps follow the loan's clock, not the wall clock.
+    assert loan["created"] == loan["signed_at"] == loan["disbursed_at"] == noon(date(2026, 1, 5))
     assert loan["apr"]["nominal"] == offer["apr"]["nominal"]
 
     advance(date(2026, 4, 4))
@@ -158,6 +160,7 @@ def test_a_twelve_month_loan_with_two_late_payments(any_app: Flask) -> None:
 
     loan = partner.call("get", f"/v1/loans/{loan_id}")
     assert loan["status"] == "paid_off" and loan["days_past_due"] == 0
+    assert noon(date(2027, 1, 4)) < loan["paid_off_at"] <= noon(date(2027, 1, 10))
     schedule = partner.call("get", f"/v1/loans/{loan_id}/schedule")["instalments"]
     assert len(schedule) == 12 and sum(i["principal"] for i in schedule) == 1_200_000
     assert all(i["status"] == "paid" for i in schedule)
