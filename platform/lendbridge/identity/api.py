@@ -183,6 +183,8 @@ class LivenessChecks(MethodView):
     def post(self, args: dict[str, Any], borrower_id: str) -> dict[str, Any]:
         """Start a liveness / face-match (or video-signing) check; poll it until `status`
         leaves `processing`. Test mode uses the simulator (magic phone endings in the docs)."""
+        # An unknown borrower is a 404 whatever the mode's provider set-up.
+        identity.ensure_borrower(get_uow(), borrower_id)
         provider = providers(current_app).liveness(current_principal().livemode)
         check = identity.start_liveness_check(
             get_uow(),

@@ -451,6 +451,11 @@ def _audit_reveal(uow: UnitOfWork, records: Iterable[BorrowerRecord]) -> None:
             audit.record(uow.session, "pii.revealed", record.borrower.id, {"fields": sorted(record.values)})
 
 
+def ensure_borrower(uow: UnitOfWork, borrower_id: str) -> None:
+    """404 for an unknown (or another tenant's or mode's) borrower, decrypting nothing."""
+    _load(uow, borrower_id)
+
+
 def get_borrower(uow: UnitOfWork, borrower_id: str, *, reveal: bool = False) -> BorrowerRecord:
     """One borrower, decrypted. `reveal` (full values will be shown) writes `pii.revealed`."""
     if reveal:
