@@ -18,8 +18,9 @@ Magic bank cards (any channel, any direction):
 
     6222020000000056   insufficient funds
     6222020000000064   the request stalls in the network: the client times out, the
-                       channel has no record yet; it arrives `stall_ms` later and
-                       executes unless the id was closed first
+                       channel has no record yet; it arrives `stall_ms` (10 s) later,
+                       well after the client's timeout, status query and close, and
+                       executes only if the id was not closed first
     6222020000000072   ambiguous: executed, but the reply is lost
 
 Statement CSV columns: instruction_id, channel_ref, direction, amount, status,
@@ -165,7 +166,7 @@ class ChannelSimulator:
         ambiguous_rate: float = 0.0,
         async_ratio: float = 0.0,
         async_delay_ms: float = 50.0,
-        stall_ms: float = 2000.0,
+        stall_ms: float = 10_000.0,
         callback: Callback | None = None,
         callback_secret: bytes = b"sandbox-callback-secret",
         seed: int | None = None,
