@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, event, select
+from sqlalchemy import Table, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -128,8 +128,13 @@ def _chain_pending(session: Session) -> None:
             row["prev_hash"] = link
             link = row["hash"] = link_hash(link, _link_fields(row))
             rows.append(row)
-        session.execute(records.insert(), rows)
-        session.execute(HEADS.update().where(HEADS.c.chain == chain).values(seq=seq, hash=link))
+        move_head = HEADS.update().where(HEADS.c.chain == chain).values(seq=seq, hash=link)
+        if session.get_bind().dialect.name == "postgresql":
+            # One round trip: the head moves in a data-modifying CTE of the records' INSERT.
+            session.execute(insert(records).values(rows).add_cte(move_head.cte("moved_head")))
+        else:
+            session.execute(records.insert(), rows)
+            session.execute(move_head)
 
 
 @dataclass(frozen=True)
