@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 TaskMode = Literal["inline", "celery"]
+MIN_EVENT_RETENTION_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Settings:
     testing: bool = False
     log_level: str = "INFO"
     public_url: str | None = None
+    event_retention_days: int = 90
 
     @property
     def embedded(self) -> bool:
@@ -71,11 +73,17 @@ class Settings:
         _maybe(changes, env, "LENDBRIDGE_API_KEY_CACHE_TTL", "api_key_cache_ttl", float)
         _maybe(changes, env, "LENDBRIDGE_LOG_LEVEL", "log_level")
         _maybe(changes, env, "LENDBRIDGE_PUBLIC_URL", "public_url")
+        _maybe(changes, env, "LENDBRIDGE_EVENT_RETENTION_DAYS", "event_retention_days", int)
         if "LENDBRIDGE_SCHEDULER" in env:
             changes["run_scheduler"] = env["LENDBRIDGE_SCHEDULER"].lower() not in ("0", "false", "off", "no")
         s = replace(s, **changes)  # type: ignore[arg-type]
         if s.tasks not in ("inline", "celery"):
             raise ValueError("LENDBRIDGE_TASKS must be 'inline' or 'celery'")
+        if s.event_retention_days < MIN_EVENT_RETENTION_DAYS:
+            raise ValueError(
+                f"LENDBRIDGE_EVENT_RETENTION_DAYS must be at least {MIN_EVENT_RETENTION_DAYS}: "
+                "events are listed and replayable for 30 days"
+            )
         if s.tasks == "celery" and not s.redis_url:
             raise ValueError("LENDBRIDGE_TASKS=celery needs LENDBRIDGE_REDIS_URL for the broker")
         return s

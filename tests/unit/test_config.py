@@ -36,3 +36,10 @@ def test_celery_without_redis_is_refused() -> None:
 def test_unknown_task_mode_is_refused() -> None:
     with pytest.raises(ValueError):
         Settings.from_env({"LENDBRIDGE_TASKS": "threads"})
+
+
+def test_event_retention_defaults_to_90_days_and_never_drops_below_the_listed_30() -> None:
+    assert Settings.from_env({}).event_retention_days == 90
+    assert Settings.from_env({"LENDBRIDGE_EVENT_RETENTION_DAYS": "365"}).event_retention_days == 365
+    with pytest.raises(ValueError, match="at least 31"):
+        Settings.from_env({"LENDBRIDGE_EVENT_RETENTION_DAYS": "7"})

@@ -75,6 +75,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{ulid()}"
 
 
+def id_floor(prefix: str, at_ms: int) -> str:
+    """A bound that sorts after every id of `prefix` made before `at_ms` (unix ms) and
+    before every id made at or after it: ids are time-ordered."""
+    return f"{prefix}_{_encode(at_ms, 10)}"
+
+
 def is_id(value: object, prefix: str | None = None) -> bool:
     """Whether `value` looks like one of our ids (optionally of one type)."""
     if not isinstance(value, str) or not _ID_RE.match(value):

@@ -7,6 +7,7 @@ import logging
 from flask import current_app
 
 from lendbridge.events import relay as outbox_relay
+from lendbridge.events import retention
 from lendbridge.tasks import task
 from lendbridge.webhooks.runtime import DELIVER_TASK, RELAY_TASK, runtime
 
@@ -22,3 +23,12 @@ def relay() -> None:
     except Exception:
         log.warning("could not reset the relay wake-up flag; relaying anyway")
     outbox_relay.drain(svc.db, svc.clock, rt, lambda d, t: svc.tasks.enqueue(DELIVER_TASK, d, t))
+
+
+@task("events.purge", every=3600.0)
+def purge() -> None:
+    """Hourly: delete events (and their delivery records) past the retention period."""
+    svc = current_app.extensions["lendbridge"]
+    deleted = retention.purge(svc.db, svc.clock, svc.settings.event_retention_days)
+    if deleted:
+        log.info("deleted %d events past the %d-day retention", deleted, svc.settings.event_retention_days)
