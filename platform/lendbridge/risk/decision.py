@@ -446,6 +446,8 @@ def decide(
     if report.current_overdue or report.max_dpd_24m >= SERIOUS_DPD:
         add("bureau_delinquency", "decline")
         return finish("declined", report=report)
+    if not report.accounts and policy.thin_file == "review":
+        add("bureau_thin_file", "review")
 
     # 5. features and score -----------------------------------------------------------
     on_time = ports.history.consecutive_on_time_instalments(applicant.borrower_id)

@@ -93,6 +93,12 @@ _ALL = (
         "The credit report shows serious or current delinquency",
         "征信报告显示严重或当前逾期",
     ),
+    Reason(
+        "bureau_thin_file",
+        Stage.BUREAU,
+        "The credit report holds no credit history to assess",
+        "征信报告无信贷记录，无法评估",
+    ),
     Reason("score_below_min", Stage.SCORE, "The credit score is below the minimum", "信用评分低于最低要求"),
     Reason(
         "score_review_band", Stage.SCORE, "The credit score needs a manual review", "信用评分需要人工审核"

@@ -117,6 +117,7 @@ DEFAULT_DOCUMENT: dict[str, Any] = {
     },
     "policy": {
         "bureau_unavailable": "review",
+        "thin_file": "score",
         "min_score": None,
         "review_band": 0,
         "dti_max": "0.50",
@@ -171,6 +172,7 @@ class Overlays:
 @dataclass(frozen=True)
 class Policy:
     bureau_unavailable: str  # review | decline
+    thin_file: str  # score | review: a report without any credit account
     min_score: int | None  # None: decline grade E
     review_band: int  # points above min_score that go to review
     dti_max: Decimal
@@ -305,6 +307,7 @@ def parse(document: Mapping[str, Any], version: int = 0) -> RuleSet:
             bureau_unavailable=_choice(
                 pol["bureau_unavailable"], ("review", "decline"), "policy.bureau_unavailable"
             ),
+            thin_file=_choice(pol["thin_file"], ("score", "review"), "policy.thin_file"),
             min_score=None if min_score is None else _int(min_score, "policy.min_score"),
             review_band=_int(pol["review_band"], "policy.review_band"),
             dti_max=_decimal(pol["dti_max"], "policy.dti_max"),

@@ -159,6 +159,18 @@ def test_bureau_down_follows_the_tenant_policy() -> None:
     assert d.outcome == "declined" and d.reason_codes == ["bureau_unavailable"]
 
 
+def test_a_thin_file_is_scored_or_reviewed_as_the_tenant_policy_says() -> None:
+    scored = run(applicant(), ports(bureau=FakeBureau(behaviour="thin_file")))
+    assert "bureau_thin_file" not in scored.reason_codes
+    assert "credit_history" in scored.record["scorecard"]["missing"]
+    reviewing = rules.parse({"policy": {"thin_file": "review"}})
+    d = run(applicant(), ports(bureau=FakeBureau(behaviour="thin_file")), rs=reviewing)
+    assert d.outcome == "review" and "bureau_thin_file" in d.reason_codes
+    assert d.offers, "a reviewer approves one of the offers priced before review"
+    clean = run(applicant(), ports(bureau=FakeBureau()), rs=reviewing)
+    assert "bureau_thin_file" not in clean.reason_codes
+
+
 def test_a_delinquent_file_is_declined() -> None:
     d = run(applicant(), ports(bureau=FakeBureau(behaviour="delinquent")))
     assert d.outcome == "declined" and d.reason_codes == ["bureau_delinquency"]
