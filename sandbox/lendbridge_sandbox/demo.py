@@ -339,6 +339,7 @@ def reset_test_data(app: Flask) -> dict[str, int]:
             if issubclass(mapper_cls, TenantScoped) or mapper_cls is IdempotencyKey:
                 result = uow.session.execute(delete(mapper_cls).where(mapper_cls.livemode.is_(False)))
                 counts[table.name] = int(getattr(result, "rowcount", 0) or 0)
+        uow.after_commit(products.catalogue_changed)
         uow.commit()
     return counts
 

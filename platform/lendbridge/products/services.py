@@ -163,7 +163,22 @@ def create_product(uow: UnitOfWork, args: dict[str, Any]) -> Product:
     audit.record(
         uow.session, "product.created", product.id, {"kind": product.kind, "max_apr": product.max_apr}
     )
+    uow.after_commit(catalogue_changed)
     return product
+
+
+# Bumped after every commit that changes the catalogue in this process, so per-process
+# caches of it (risk matching) drop their copy at once; other processes within their TTL.
+_catalogue_version = 0
+
+
+def catalogue_changed() -> None:
+    global _catalogue_version
+    _catalogue_version += 1
+
+
+def catalogue_version() -> int:
+    return _catalogue_version
 
 
 def _eligibility(data: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ value types, so the decision pipeline never depends on another area's models.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -122,13 +123,35 @@ class AreaIntegrations:
         return LoansOriginator(uow)
 
 
+# Partner and mode -> (expires at, catalogue version, products). Products are only ever
+# added (an accepted offer re-checks its product anyway), so a copy a few seconds old can
+# at worst miss a product published by another server process meanwhile.
+CATALOGUE_TTL = 5.0
+_catalogue_cache: dict[tuple[str | None, bool], tuple[float, int, tuple[ProductTerms, ...]]] = {}
+
+
 class ProductsCatalog:
-    """products.list_available_products: active, same mode, the partner on any allow-list."""
+    """products.list_available_products: active, same mode, the partner on any allow-list;
+    kept per process for CATALOGUE_TTL seconds."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
 
     def available_products(self) -> Sequence[ProductTerms]:
+        from lendbridge.products import services as products
+
+        key = (self.uow.ctx.tenant_id, self.uow.ctx.livemode)
+        version = products.catalogue_version()
+        hit = _catalogue_cache.get(key)
+        if hit is not None and hit[0] > time.monotonic() and hit[1] == version:
+            return hit[2]
+        found = self._read()
+        if len(_catalogue_cache) > 10_000:
+            _catalogue_cache.clear()
+        _catalogue_cache[key] = (time.monotonic() + CATALOGUE_TTL, version, found)
+        return found
+
+    def _read(self) -> tuple[ProductTerms, ...]:
         from lendbridge.core.pagination import PageRequest
         from lendbridge.products import services as products
 
@@ -138,7 +161,7 @@ class ProductsCatalog:
             page = products.list_available_products(self.uow, PageRequest(limit=100, starting_after=cursor))
             found.extend(product_terms(p) for p in page.data)
             if not page.has_more or not page.data:
-                return found
+                return tuple(found)
             cursor = page.data[-1].id
 
 
