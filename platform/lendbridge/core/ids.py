@@ -2,12 +2,16 @@
 
 The part after the prefix is a ULID (48-bit millisecond timestamp + 80 random bits in
 Crockford base32), so ids sort by creation time and cursor pagination can order by id.
+Within one process ids are strictly increasing, also within one millisecond (the random
+part of the next id is the previous one's plus one, as the ULID spec's monotonic mode), so
+"newest first" is exact for everything one process creates.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -63,9 +67,25 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_RANDOM_SPACE = 1 << 80
+_last = [0, 0]  # the process's last (millisecond, random part)
+_last_lock = threading.Lock()
+
+
 def ulid(now_ms: int | None = None) -> str:
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
-    return _encode(ms, 10) + _encode(secrets.randbits(80), 16)
+    """A ULID for `now_ms` (tests), or a process-monotonic one for now."""
+    if now_ms is not None:
+        return _encode(now_ms, 10) + _encode(secrets.randbits(80), 16)
+    ms = int(time.time() * 1000)
+    with _last_lock:
+        if ms > _last[0]:
+            rand = secrets.randbits(80)
+        else:  # same millisecond (or the wall clock stepped back): continue after the last id
+            ms, rand = _last[0], _last[1] + 1
+            if rand >= _RANDOM_SPACE:
+                ms, rand = ms + 1, secrets.randbits(80)
+        _last[0], _last[1] = ms, rand
+    return _encode(ms, 10) + _encode(rand, 16)
 
 
 def new_id(prefix: str) -> str:

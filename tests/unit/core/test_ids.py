@@ -22,6 +22,11 @@ def test_ids_sort_by_creation_time() -> None:
     assert first < new_id("evt")
 
 
+def test_ids_of_one_process_increase_strictly_within_a_millisecond() -> None:
+    ids = [new_id("evt") for _ in range(5_000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
 def test_ids_are_unique() -> None:
     assert len({new_id("req") for _ in range(10_000)}) == 10_000
 
