@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import NoReturn
 
 import pytest
 
@@ -28,7 +29,11 @@ def require(service: str) -> None:
     host, port = ("127.0.0.1", 5432) if service == "postgresql" else ("127.0.0.1", 6379)
     if _reachable(host, port):
         return
-    message = f"{service} is not reachable on {host}:{port}"
+    unavailable(f"{service} is not reachable on {host}:{port}", f"start {service} to run this test")
+
+
+def unavailable(message: str, remedy: str) -> NoReturn:
+    """Something a test needs is missing: fail under CI=true, skip (saying why) locally."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message}; CI=true requires it", pytrace=False)
-    pytest.skip(f"{message}; start {service} to run this test")
+    pytest.skip(f"{message}; {remedy}")

@@ -7,9 +7,7 @@ real 营业执照, then OCR them: one clean scan, one small, rotated, speckled, 
 from __future__ import annotations
 
 import io
-import os
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,38 +21,12 @@ from lendbridge.identity.ocr import (
     name_similarity,
     read_business_licence,
 )
+from tests.factories.identity import require_ocr
 
 COMPANY = "北京云上畅游科技有限公司"
 USCC = "91350100M000100Y43"
 OTHER_USCC = "91310110666007217T"
-FONT_DIRS = [Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts")]
 PAPER = (250, 246, 236)
-
-
-def cjk_font() -> Path | None:
-    for directory in FONT_DIRS:
-        found = sorted(directory.rglob("NotoSansCJK-Regular.ttc")) if directory.exists() else []
-        if found:
-            return found[0]
-    return None
-
-
-def require_ocr() -> Path:
-    font = cjk_font()
-    missing = []
-    if font is None:
-        missing.append("fonts-noto-cjk")
-    if shutil.which("tesseract") is None:
-        missing.append("tesseract-ocr")
-    elif not Path("/usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata").exists():
-        missing.append("tesseract-ocr-chi-sim")
-    if missing:
-        message = "OCR test needs Debian packages: " + ", ".join(missing) + " (make system-deps)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    assert font is not None
-    return font
 
 
 def draw_licence(font_path: Path, name: str, uscc: str, *, scale: float = 1.0, noisy: bool = False) -> bytes:
