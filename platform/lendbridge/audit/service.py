@@ -8,13 +8,14 @@ writes to different objects rarely wait for each other (no global hot row).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, select
+from sqlalchemy import Table, TextClause, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,9 @@ SHARDS = 8
 HEADS = cast(Table, AuditChainHead.__table__)
 RECORDS = cast(Table, AuditRecord.__table__)
 PENDING_KEY = "audit_pending"
+# Up to this many records per chain go in one statement (13 parameters a row, far below
+# PostgreSQL's 65,535); a bulk job's larger batch goes as executemany.
+ONE_STATEMENT_MAX = 64
 
 
 def record(
@@ -117,7 +121,6 @@ def _chain_pending(session: Session) -> None:
             chain_of_tenant[tenant] = _chain_for(tenant, item["object_id"])
         by_chain[chain_of_tenant[tenant]].append(item)
     now = utcnow()
-    records = RECORDS
     # Sorted chain order: two transactions never wait for each other's heads in a cycle.
     for chain in sorted(by_chain):
         seq, link = _lock_head(session, chain)
@@ -128,13 +131,31 @@ def _chain_pending(session: Session) -> None:
             row["prev_hash"] = link
             link = row["hash"] = link_hash(link, _link_fields(row))
             rows.append(row)
-        move_head = HEADS.update().where(HEADS.c.chain == chain).values(seq=seq, hash=link)
-        if session.get_bind().dialect.name == "postgresql":
-            # One round trip: the head moves in a data-modifying CTE of the records' INSERT.
-            session.execute(insert(records).values(rows).add_cte(move_head.cte("moved_head")))
+        if session.get_bind().dialect.name == "postgresql" and len(rows) <= ONE_STATEMENT_MAX:
+            params = {"head_chain": chain, "head_seq": seq, "head_hash": link}
+            for i, row in enumerate(rows):
+                params.update({f"{name}_{i}": value for name, value in row.items()})
+            session.execute(_insert_moving_head(len(rows)), params)
         else:
-            session.execute(records.insert(), rows)
-            session.execute(move_head)
+            session.execute(RECORDS.insert(), rows)
+            session.execute(HEADS.update().where(HEADS.c.chain == chain).values(seq=seq, hash=link))
+
+
+_RECORD_COLUMNS = (*LINKED_FIELDS, "created", "prev_hash", "hash")
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_moving_head(count: int) -> TextClause:
+    """PostgreSQL: insert `count` records and move the head in ONE round trip (a
+    data-modifying CTE). Plain SQL built once per row count from fixed column names, every
+    value a bound parameter: SQLAlchemy cannot cache a multi-row INSERT built from the
+    rows, and compiling it on every commit cost more than the statement itself."""
+    columns = ", ".join(_RECORD_COLUMNS)
+    rows = ", ".join("(" + ", ".join(f":{name}_{i}" for name in _RECORD_COLUMNS) + ")" for i in range(count))
+    return text(
+        "WITH moved_head AS (UPDATE audit_chain_heads SET seq = :head_seq, hash = :head_hash "  # noqa: S608
+        f"WHERE chain = :head_chain) INSERT INTO audit_records ({columns}) VALUES {rows}"
+    )
 
 
 @dataclass(frozen=True)

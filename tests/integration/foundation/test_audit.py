@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from lendbridge.audit.service import verify
+from lendbridge.audit.service import ONE_STATEMENT_MAX, record, verify
 from lendbridge.tenancy.domain import TenantKind
 from tests.factories.tenancy import auth, make_tenant
 
@@ -69,3 +69,20 @@ def test_removing_the_last_record_is_detected(app: Flask) -> None:
         s.commit()
     with db.snapshot() as s:
         assert any(not r.ok for r in verify(s))
+
+
+@pytest.mark.parametrize("count", [1, 3, ONE_STATEMENT_MAX, ONE_STATEMENT_MAX + 1])
+def test_one_commit_chains_any_number_of_records(any_app: Flask, count: int) -> None:
+    # Up to ONE_STATEMENT_MAX records go in one statement with the head move; more go
+    # as executemany. Both must leave an unbroken chain with every record in order.
+    tenant = make_tenant(any_app)
+    db = any_app.extensions["lendbridge"].db
+    with db.writer() as s:
+        for n in range(count):
+            record(s, "test.recorded", "obj_same", {"n": n}, tenant_id=tenant.tenant_id, livemode=False)
+        s.commit()
+    rows = [r for r in _records(any_app) if r["object_id"] == "obj_same"]
+    assert len(rows) == count
+    assert [r["seq"] for r in rows] == list(range(rows[0]["seq"], rows[0]["seq"] + count))
+    with db.snapshot() as s:
+        assert all(r.ok for r in verify(s))
