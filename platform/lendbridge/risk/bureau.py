@@ -101,7 +101,7 @@ class BureauClient:
             fail_max=fail_max, reset_timeout=reset_timeout, state_storage=breaker_storage, name="bureau"
         )
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lendbridge-bureau")
-        self._lock = threading.Lock()
+        self._trial_lock = threading.Lock()
 
     def _call(
         self, subject: str, id_tail: str | None, include_alt_data: bool, now: datetime
@@ -122,13 +122,49 @@ class BureauClient:
     def query(
         self, subject: str, *, id_tail: str | None, include_alt_data: bool, now: datetime
     ) -> dict[str, Any]:
+        # pybreaker holds its lock for the whole of `breaker.call`, which would let one
+        # bureau query at a time through per process (pybreaker issue #3): concurrent
+        # decisions queued behind each other, outside the time budget. While the circuit
+        # is closed the query runs outside the breaker and only its outcome goes through.
+        if self.breaker.current_state != pybreaker.STATE_CLOSED:
+            return self._trial(subject, id_tail, include_alt_data, now)
+        try:
+            result = self._call(subject, id_tail, include_alt_data, now)
+        except BureauUnavailable as exc:
+            self._record(exc)
+            raise
+        self._record(None)
+        return result
+
+    def _record(self, failure: BureauUnavailable | None) -> None:
+        """Count an outcome in the breaker (a lock held for microseconds). A failure that
+        opens the circuit, or comes after it opened, is reported as circuit_open."""
+
+        def outcome() -> None:
+            if failure is not None:
+                raise failure
+
+        try:
+            self.breaker.call(outcome)
+        except pybreaker.CircuitBreakerError:
+            if failure is not None:
+                raise BureauUnavailable("circuit_open") from None
+            # a success after other queries opened the circuit: the report is still good
+
+    def _trial(
+        self, subject: str, id_tail: str | None, include_alt_data: bool, now: datetime
+    ) -> dict[str, Any]:
+        """Open or half-open: the breaker fails fast until its reset timeout, then lets one
+        trial query through; meanwhile every other query of this process fails fast too."""
+        if not self._trial_lock.acquire(blocking=False):
+            raise BureauUnavailable("circuit_open")
         try:
             result: dict[str, Any] = self.breaker.call(self._call, subject, id_tail, include_alt_data, now)
             return result
         except pybreaker.CircuitBreakerError:
             raise BureauUnavailable("circuit_open") from None
-        except BureauUnavailable:
-            raise
+        finally:
+            self._trial_lock.release()
 
     @property
     def circuit_state(self) -> str:

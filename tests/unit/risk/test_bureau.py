@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,4 +134,64 @@ def test_a_slow_bureau_within_the_budget_still_answers() -> None:
     client = BureauClient(sim, timeout=0.2)
     report = client.query("slow-but-fine", id_tail=None, include_alt_data=False, now=NOW)
     assert report["subject"] == "slow-but-fine"
+    client.shutdown()
+
+
+def _timed_queries(client: BureauClient, subjects: list[str]) -> tuple[float, list[Any]]:
+    """Query all subjects at once from as many threads; (seconds for all, results or errors)."""
+    results: list[Any] = [None] * len(subjects)
+
+    def one(i: int) -> None:
+        try:
+            results[i] = client.query(subjects[i], id_tail=None, include_alt_data=False, now=NOW)
+        except BureauUnavailable as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(subjects))]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, results
+
+
+def test_concurrent_queries_run_side_by_side_not_one_at_a_time() -> None:
+    # pybreaker holds its lock for a whole breaker.call; eight 100 ms queries through it
+    # took 0.8 s. Through the client they overlap.
+    sim = BureauSimulator(latency_ms=(100.0, 100.0))
+    client = BureauClient(sim, timeout=0.2)
+    seconds, results = _timed_queries(client, [f"s{n}" for n in range(8)])
+    assert all(isinstance(r, dict) for r in results)
+    assert seconds < 0.6  # one at a time: 0.8 s
+    client.shutdown()
+
+
+def test_after_the_reset_timeout_one_trial_goes_through_and_the_rest_fail_fast() -> None:
+    sim = BureauSimulator(latency_ms=(150.0, 150.0))
+    sim.outage = True
+    client = BureauClient(sim, timeout=0.3, fail_max=2, reset_timeout=0.2)
+    for _ in range(2):
+        with pytest.raises(BureauUnavailable):
+            client.query("s", id_tail=None, include_alt_data=False, now=NOW)
+    assert client.circuit_state == "open"
+    sim.outage = False
+    time.sleep(0.25)
+    before = sim.queries
+    seconds, results = _timed_queries(client, [f"t{n}" for n in range(4)])
+    trials = [r for r in results if isinstance(r, dict)]
+    failed_fast = [r for r in results if isinstance(r, BureauUnavailable)]
+    assert len(trials) == 1 and sim.queries == before + 1
+    assert {e.cause for e in failed_fast} == {"circuit_open"} and len(failed_fast) == 3
+    assert client.circuit_state == "closed"
+    client.shutdown()
+
+
+def test_a_report_that_arrives_after_the_circuit_opened_is_still_used() -> None:
+    sim = BureauSimulator(latency_ms=(150.0, 150.0))
+    client = BureauClient(sim, timeout=0.3)
+    opener = threading.Timer(0.05, client.breaker.open)  # other queries failed meanwhile
+    opener.start()
+    report = client.query("late", id_tail=None, include_alt_data=False, now=NOW)
+    assert report["subject"] == "late" and client.circuit_state == "open"
     client.shutdown()
