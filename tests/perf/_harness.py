@@ -51,6 +51,31 @@ def scratch_database(name: str) -> Iterator[str]:
         admin.dispose()
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU a process has used (Linux /proc), or None when it is gone or unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes connected to the database of `url` (same machine)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        pids = [int(r[0]) for r in rows]
+    engine.dispose()
+    return pids
+
+
 @contextmanager
 def server(
     argv: list[str], port: int, env: dict[str, str], probe: str = "/v1/openapi.json"

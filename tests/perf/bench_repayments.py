@@ -13,6 +13,11 @@ the repayment, the event, the audit record and a chained journal entry with its 
 
 Afterwards: zero unbalanced entries, every loan equal to its ledger balances, every
 chain verifying. Target: >= 30 % of pgbench's transactions per second.
+
+It also prints where the CPU of a repayment goes: the workers' own CPU (Python:
+SQLAlchemy, psycopg, the domain) and the CPU of their PostgreSQL server processes (read
+from /proc, so only on Linux with the server on this machine), against the CPU a
+repayment may use to reach the target on this machine's cores.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf._harness import PG_ADMIN_URL, scratch_database  # noqa: E402
+from tests.perf._harness import PG_ADMIN_URL, backend_pids, process_cpu_seconds, scratch_database  # noqa: E402
 
 TARGET = 0.30
 AMOUNT = 1_000  # fen per repayment: part of the instalment due today
@@ -102,7 +108,13 @@ def seed(url: str, loans_count: int, now: datetime) -> tuple[str, list[str]]:
 
 
 def worker(
-    url: str, partner: str, loan_ids: list[str], now: datetime, start: Any, seconds: float, out: Any
+    url: str,
+    partner: str,
+    loan_ids: list[str],
+    now: datetime,
+    signals: tuple[Any, Any],
+    seconds: float,
+    out: Any,
 ) -> None:
     from lendbridge.db import TenantContext
     from lendbridge.events import outbox
@@ -117,8 +129,10 @@ def worker(
     svc = app.extensions["lendbridge"]
     rng = random.Random(os.getpid())
     done = errors = 0
+    start, release = signals
     with app.app_context():
         start.wait()
+        cpu_started = time.process_time()
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             try:
@@ -128,28 +142,46 @@ def worker(
                 done += 1
             except Exception:  # noqa: BLE001 - counted and reported; the run goes on
                 errors += 1
-    out.put((done, errors))
+    out.put((done, errors, time.process_time() - cpu_started))
+    release.wait(60)  # connections stay open until the parent has read their CPU
     svc.db.engine.dispose()
 
 
-def ours(
-    url: str, partner: str, ids: list[str], workers: int, seconds: float, now: datetime
-) -> tuple[float, int]:
+@dataclass(frozen=True)
+class Run:
+    per_second: float
+    errors: int
+    python_ms: float  # workers' CPU per repayment
+    postgres_ms: float | None  # their server processes' CPU per repayment
+
+
+def ours(url: str, partner: str, ids: list[str], workers: int, seconds: float, now: datetime) -> Run:
     ctx = mp.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
+    start, release, out = ctx.Event(), ctx.Event(), ctx.Queue()
     chunks = [ids[i::workers] for i in range(workers)]  # each worker its own loans: no lock waits
     procs = [
-        ctx.Process(target=worker, args=(url, partner, chunk, now, start, seconds, out)) for chunk in chunks
+        ctx.Process(target=worker, args=(url, partner, chunk, now, (start, release), seconds, out))
+        for chunk in chunks
     ]
     for p in procs:
         p.start()
     time.sleep(8)  # let every worker build its app and connect
+    before = {pid: process_cpu_seconds(pid) for pid in backend_pids(url)}
     start.set()
     results = [out.get(timeout=seconds + 120) for _ in procs]
+    # A backend that connected during the run counts from zero (its start-up is noise).
+    used = [
+        after - (before.get(pid) or 0.0)
+        for pid in backend_pids(url)
+        if (after := process_cpu_seconds(pid)) is not None
+    ]
+    release.set()
     for p in procs:
         p.join()
     done = sum(r[0] for r in results)
-    return done / seconds, sum(r[1] for r in results)
+    postgres_ms = sum(used) / done * 1000 if used and done else None
+    python_ms = sum(r[2] for r in results) / done * 1000 if done else float("nan")
+    return Run(done / seconds, sum(r[1] for r in results), python_ms, postgres_ms)
 
 
 def pgbench(workers: int, seconds: int) -> float:
@@ -211,14 +243,22 @@ def main() -> int:
         t0 = time.perf_counter()
         partner, ids = seed(url, loans_count, now)
         print(f"seeded {loans_count} loans through the services in {time.perf_counter() - t0:.1f} s")
-        tps, errors = ours(url, partner, ids, args.workers, seconds, now)
+        run = ours(url, partner, ids, args.workers, seconds, now)
         unbalanced, mismatched, broken = check(url, ids)
+    tps, errors = run.per_second, run.errors
     ratio = tps / base
     print(f"pgbench tpcb-like, {args.workers} clients, {seconds} s: {base:,.0f} tps")
     print(
         f"record_repayment, {args.workers} processes, {seconds} s: {tps:,.0f} repayments/s ({errors} errors)"
     )
     print(f"ratio: {ratio:.0%} of pgbench (target >= {TARGET:.0%})")
+    cores = os.cpu_count() or 1
+    budget = cores / (TARGET * base) * 1000
+    pg = f"{run.postgres_ms:.2f} ms" if run.postgres_ms is not None else "n/a"
+    print(
+        f"CPU per repayment: workers (Python) {run.python_ms:.2f} ms, PostgreSQL {pg}; "
+        f"the target leaves {budget:.2f} ms in all on {cores} cores"
+    )
     print(
         f"unbalanced entries: {unbalanced}; loans not equal to the ledger: {mismatched}; "
         f"broken chains: {broken}"
