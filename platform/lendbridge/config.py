@@ -39,10 +39,20 @@ class Settings:
     log_level: str = "INFO"
     public_url: str | None = None
     event_retention_days: int = 90
+    webhook_test_loopback: bool | None = None  # None: only in the embedded mode
 
     @property
     def embedded(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def allows_test_loopback_webhooks(self) -> bool:
+        """Test-mode webhooks to localhost: right on a developer's machine (the embedded
+        mode), wrong on a shared sandbox server, where any partner's test key could make the
+        server POST to services listening on its own loopback interface."""
+        if self.webhook_test_loopback is not None:
+            return self.webhook_test_loopback
+        return self.embedded
 
     @property
     def effective_apr_cap(self) -> Decimal:
@@ -75,7 +85,9 @@ class Settings:
         _maybe(changes, env, "LENDBRIDGE_PUBLIC_URL", "public_url")
         _maybe(changes, env, "LENDBRIDGE_EVENT_RETENTION_DAYS", "event_retention_days", int)
         if "LENDBRIDGE_SCHEDULER" in env:
-            changes["run_scheduler"] = env["LENDBRIDGE_SCHEDULER"].lower() not in ("0", "false", "off", "no")
+            changes["run_scheduler"] = _switch(env["LENDBRIDGE_SCHEDULER"])
+        if env.get("LENDBRIDGE_WEBHOOK_TEST_LOOPBACK"):
+            changes["webhook_test_loopback"] = _switch(env["LENDBRIDGE_WEBHOOK_TEST_LOOPBACK"])
         s = replace(s, **changes)  # type: ignore[arg-type]
         if s.tasks not in ("inline", "celery"):
             raise ValueError("LENDBRIDGE_TASKS must be 'inline' or 'celery'")
@@ -98,8 +110,13 @@ class Settings:
             testing=True,
             secret_key="test-secret",  # noqa: S106 - tests only
             api_key_cache_ttl=0.0,
+            webhook_test_loopback=True,  # tests receive webhooks on 127.0.0.1, on SQLite and PostgreSQL
         )
         return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def _switch(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "off", "no")
 
 
 def _maybe(

@@ -217,6 +217,7 @@ def start_worker(url: str, data_dir: Path, queue: str) -> subprocess.Popen[bytes
         LENDBRIDGE_SECRET_KEY="bench-secret",
         LENDBRIDGE_DATA_DIR=str(data_dir),
         LENDBRIDGE_LOG_LEVEL="WARNING",
+        LENDBRIDGE_WEBHOOK_TEST_LOOPBACK="1",  # the receiver listens on 127.0.0.1
         PYTHONPATH=str(REPO),
     )
     argv = [

@@ -43,3 +43,11 @@ def test_event_retention_defaults_to_90_days_and_never_drops_below_the_listed_30
     assert Settings.from_env({"LENDBRIDGE_EVENT_RETENTION_DAYS": "365"}).event_retention_days == 365
     with pytest.raises(ValueError, match="at least 31"):
         Settings.from_env({"LENDBRIDGE_EVENT_RETENTION_DAYS": "7"})
+
+
+def test_loopback_webhooks_in_test_mode_only_on_a_local_embedded_server() -> None:
+    pg = {"LENDBRIDGE_DATABASE_URL": "postgresql://db/lendbridge"}
+    assert Settings.from_env({}).allows_test_loopback_webhooks
+    assert not Settings.from_env(pg).allows_test_loopback_webhooks
+    assert Settings.from_env({**pg, "LENDBRIDGE_WEBHOOK_TEST_LOOPBACK": "1"}).allows_test_loopback_webhooks
+    assert not Settings.from_env({"LENDBRIDGE_WEBHOOK_TEST_LOOPBACK": "off"}).allows_test_loopback_webhooks

@@ -231,7 +231,9 @@ def _sign_and_post(
     redact = [*secrets, *(s.removeprefix(lendbridge_webhooks.SECRET_PREFIX) for s in secrets)]
     redact += headers[lendbridge_webhooks.WEBHOOK_SIGNATURE_HEADER].split()
     try:
-        target, address = ssrf.check_url(endpoint.url, endpoint.livemode, rt.resolver)
+        target, address = ssrf.check_url(
+            endpoint.url, endpoint.livemode, rt.resolver, allow_loopback=rt.test_loopback
+        )
     except ssrf.UnsafeUrl as exc:
         return transport.HttpResult(None, 0, b"", f"unsafe URL, not sent: {exc}"), redact
     return transport.post(target, address, body, headers, rt.timeout), redact

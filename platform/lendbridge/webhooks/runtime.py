@@ -87,6 +87,7 @@ class WebhookRuntime:
     keyring: Keyring
     waker: Waker
     resolver: Resolver = system_resolver
+    test_loopback: bool = True  # test-mode endpoints may point at localhost (Settings)
     timeout: float = TIMEOUT_SECONDS
     lease: timedelta = LEASE
     extra: dict[str, Any] = field(default_factory=dict)
@@ -165,6 +166,7 @@ def init_app(app: Flask, api: Any) -> None:
     app.extensions["webhooks"] = WebhookRuntime(
         keyring=secrets.make_keyring(app.config["SECRET_KEY"], _master_key(settings)),
         waker=waker,
+        test_loopback=settings.allows_test_loopback_webhooks,
     )
     api.register_blueprint(events_api.blp)
     api.register_blueprint(webhooks_api.blp)

@@ -58,7 +58,7 @@ def _enabled_events(values: Iterable[str]) -> list[str]:
 
 def _check_url(uow: UnitOfWork, rt: WebhookRuntime, url: str) -> str:
     try:
-        ssrf.check_url(url, uow.ctx.livemode, rt.resolver)
+        ssrf.check_url(url, uow.ctx.livemode, rt.resolver, allow_loopback=rt.test_loopback)
     except ssrf.UnsafeUrl as exc:
         raise InvalidParameter(str(exc), param="url") from None
     return url

@@ -9,7 +9,8 @@ Rules:
 - every address the host resolves to must be public: not loopback, private, link-local,
   shared (CGNAT), multicast, reserved, unspecified or site-local, and an IPv6 address that
   embeds an IPv4 one (mapped, 6to4, NAT64, Teredo) is judged by that IPv4 address too.
-  Test mode additionally allows loopback, so `http://localhost:8000/hooks` works;
+  Test mode may additionally allow loopback, so `http://localhost:8000/hooks` works on a
+  developer's machine (the caller decides: `allow_loopback`, by default in test mode);
 - decisions are made on resolved addresses, never on spelling, so `127.1`, `0x7f.0.0.1`
   or a DNS name pointing at 10.0.0.5 are caught like `127.0.0.1`;
 - the check runs when the endpoint is created and again before each delivery (DNS can
@@ -97,17 +98,23 @@ def _public(ip: IPAddress) -> bool:
     return not (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
 
 
-def check_address(address: str, livemode: bool) -> IPAddress:
-    """The parsed address when webhooks may connect to it, else UnsafeUrl."""
+def check_address(address: str, livemode: bool, *, allow_loopback: bool | None = None) -> IPAddress:
+    """The parsed address when webhooks may connect to it, else UnsafeUrl. Loopback is
+    allowed when `allow_loopback`, which defaults to test mode; never in live mode."""
+    loopback_ok = (not livemode) if allow_loopback is None else (allow_loopback and not livemode)
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         raise UnsafeUrl("the host did not resolve to an IP address") from None
     embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
-    if not livemode and (ip.is_loopback or (embedded is not None and embedded.is_loopback)):
-        return ip
     if ip.is_loopback or (embedded is not None and embedded.is_loopback):
-        raise UnsafeUrl("the URL's host is a loopback address (allowed in test mode only)")
+        if loopback_ok:
+            return ip
+        raise UnsafeUrl(
+            "the URL's host is a loopback address (allowed only in test mode on a local server)"
+            if not livemode
+            else "the URL's host is a loopback address (allowed in test mode only)"
+        )
     if not _public(ip) or (embedded is not None and not _public(embedded)):
         raise UnsafeUrl("the URL's host resolves to a private, link-local or reserved address")
     return ip
@@ -119,7 +126,7 @@ def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def resolve(target: Target, livemode: bool, resolver: Resolver) -> str:
+def resolve(target: Target, livemode: bool, resolver: Resolver, *, allow_loopback: bool | None = None) -> str:
     """The checked address to connect to: every address of the host must be allowed.
 
     Raises UnsafeUrl when the host does not resolve or any of its addresses is refused
@@ -135,11 +142,13 @@ def resolve(target: Target, livemode: bool, resolver: Resolver) -> str:
             raise UnsafeUrl("the URL's host could not be resolved") from None
     if not addresses:
         raise UnsafeUrl("the URL's host could not be resolved")
-    checked = [check_address(a, livemode) for a in addresses]
+    checked = [check_address(a, livemode, allow_loopback=allow_loopback) for a in addresses]
     return str(checked[0])
 
 
-def check_url(url: str, livemode: bool, resolver: Resolver) -> tuple[Target, str]:
+def check_url(
+    url: str, livemode: bool, resolver: Resolver, *, allow_loopback: bool | None = None
+) -> tuple[Target, str]:
     """Parse and resolve `url`; returns the target and the address to connect to."""
     target = parse_url(url, livemode)
-    return target, resolve(target, livemode, resolver)
+    return target, resolve(target, livemode, resolver, allow_loopback=allow_loopback)

@@ -618,3 +618,24 @@ def test_embedded_mode_delivers_on_its_own(app: Flask, receiver: Receiver) -> No
             break
         time.sleep(0.05)
     assert status == "succeeded"
+
+
+# -- a shared server -----------------------------------------------------------------------
+def test_a_server_that_refuses_loopback_sends_nothing_to_an_older_loopback_endpoint(
+    app: Flask, receiver: Receiver
+) -> None:
+    # Registered while loopback was allowed; the server has since been configured as a
+    # shared sandbox. The check before each delivery applies the setting in force.
+    t, ep = setup(app, receiver)
+    runtime(app).test_loopback = False
+    emit(app, t.tenant_id)
+    step(app)
+    assert receiver.requests == []
+    [attempt] = attempts(app, t.test_key, ep["id"])
+    assert attempt["error"].startswith("unsafe URL, not sent") and "loopback" in attempt["error"]
+
+
+def test_the_setting_reaches_the_webhook_runtime(tmp_path: Any) -> None:
+    app = create_app(Settings.for_tests(tmp_path, webhook_test_loopback=False))
+    assert runtime(app).test_loopback is False
+    app.extensions["lendbridge"].tasks.shutdown()

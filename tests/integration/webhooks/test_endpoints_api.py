@@ -262,3 +262,16 @@ def test_other_tenants_and_the_other_mode_get_404_everywhere(any_app: Flask) -> 
         assert client.get("/v1/webhook_endpoints", headers=h).get_json()["data"] == []
     # The owner still has it, untouched.
     assert client.get(base, headers=auth(owner.test_key)).get_json()["status"] == "enabled"
+
+
+def test_a_shared_server_refuses_loopback_endpoints_in_test_mode_too(app: Flask) -> None:
+    t = make_tenant(app)
+    stub_dns(app, {"localhost": ["127.0.0.1"], "hooks.partner.example": [PUBLIC]})
+    runtime(app).test_loopback = False  # LENDBRIDGE_WEBHOOK_TEST_LOOPBACK=0
+    for url in ("http://localhost:8000/hooks", "http://127.0.0.1:15672/api/users", "http://[::1]/x"):
+        resp = post(app, t.test_key, "/v1/webhook_endpoints", {"url": url, "enabled_events": ["*"]})
+        problem = assert_problem(resp, 422, "parameter_invalid")
+        assert problem["param"] == "url" and "local server" in problem["detail"], (url, problem)
+    public = {"url": "http://hooks.partner.example/", "enabled_events": ["*"]}
+    ok = post(app, t.test_key, "/v1/webhook_endpoints", public)
+    assert ok.status_code == 201

@@ -114,6 +114,14 @@ def test_loopback_is_allowed_in_test_mode(address: str) -> None:
     check_address(address, livemode=False)
 
 
+@pytest.mark.parametrize("address", LOOPBACK)
+def test_a_shared_server_refuses_loopback_in_test_mode_too(address: str) -> None:
+    with pytest.raises(UnsafeUrl, match="test mode on a local server"):
+        check_address(address, livemode=False, allow_loopback=False)
+    with pytest.raises(UnsafeUrl, match="loopback"):
+        check_address(address, livemode=True, allow_loopback=True)  # never in live mode
+
+
 @pytest.mark.parametrize("address", [PUBLIC_V4, PUBLIC_V6, "8.8.8.8", "2002:5db8:d822::1"])
 @pytest.mark.parametrize("livemode", [True, False], ids=["live", "test"])
 def test_public_addresses_are_allowed(address: str, livemode: bool) -> None:
@@ -137,6 +145,8 @@ def test_name_resolving_to_loopback_is_refused_live_and_allowed_in_test() -> Non
     with pytest.raises(UnsafeUrl, match="loopback"):
         check_url("https://rebind.example/", True, resolver)
     assert check_url("http://rebind.example/", False, resolver)[1] == "127.0.0.1"
+    with pytest.raises(UnsafeUrl, match="loopback"):
+        check_url("http://rebind.example/", False, resolver, allow_loopback=False)
 
 
 def test_name_resolving_to_an_ipv6_private_address_is_refused() -> None:
