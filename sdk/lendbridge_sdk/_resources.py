@@ -244,9 +244,17 @@ class LoanService(_Service):
             idempotency_key=idempotency_key,
         )
 
+    def agreement(self, id: str, *, signer: str | None = None) -> LendBridgeObject:
+        """The loan agreement: before signing, the text to show the borrower and its ``hash``
+        (``signer`` as it will be sent to ``sign``: the text names them); after, the signed one."""
+        params = {"signer": signer} if signer is not None else None
+        return self._call(LendBridgeObject, "GET", _path("/v1/loans/{}/agreement", id), params=params)
+
     def sign(self, id: str, *, idempotency_key: str | None = None, **params: Any) -> Loan:
-        """Sign the loan contract; returns the loan. Raises ``InvalidRequestError`` when the loan
-        cannot be signed in its state."""
+        """Sign the loan contract; returns the loan. Pass ``agreement_hash`` (from ``agreement``)
+        to sign only the text the borrower was shown: a changed agreement raises
+        ``InvalidRequestError`` with code ``agreement_changed`` (409), as does a loan that cannot
+        be signed in its state."""
         return self._call(
             Loan, "POST", _path("/v1/loans/{}/sign", id), body=params, idempotency_key=idempotency_key
         )

@@ -17,6 +17,8 @@ from lendbridge.http.schemas import ListArgsSchema, list_body, list_of, page_req
 from lendbridge.loans import services
 from lendbridge.loans import tasks as _tasks  # noqa: F401 - registers the COB schedule
 from lendbridge.loans.schemas import (
+    AgreementArgsSchema,
+    AgreementSchema,
     CancelSchema,
     CreditLineRepaymentSchema,
     CreditLineSchema,
@@ -145,6 +147,18 @@ class LoanPrepayments(MethodView):
         return repayment_body(services.prepay(get_uow(), loan_id, args.get("amount"), args["mode"]))
 
 
+@blp.route("/loans/<loan_id>/agreement")
+class LoanAgreementView(MethodView):
+    @requires("loans:read")
+    @blp.arguments(AgreementArgsSchema, location="query")
+    @blp.response(200, AgreementSchema)
+    def get(self, args: dict[str, Any], loan_id: str) -> dict[str, Any]:
+        """The loan agreement: before signing, the text to show the borrower and its hash
+        (pass `signer`); after, the signed text"""
+        view = services.agreement_view(get_uow(), loan_id, args.get("signer"), institution_id=_institution())
+        return services.agreement_body(view)
+
+
 @blp.route("/loans/<loan_id>/sign")
 class LoanSign(MethodView):
     @requires("loans:write")
@@ -152,7 +166,13 @@ class LoanSign(MethodView):
     @blp.response(200, LoanSchema)
     def post(self, args: dict[str, Any], loan_id: str) -> dict[str, Any]:
         """Record the borrower's signature; the agreement's SM3 hash is signed with the platform's SM2 key"""
-        loan = services.sign_loan(get_uow(), loan_id, signer=args["signer"], ip=args.get("ip"))
+        loan = services.sign_loan(
+            get_uow(),
+            loan_id,
+            signer=args["signer"],
+            ip=args.get("ip"),
+            expected_hash=args.get("agreement_hash"),
+        )
         return services.loan_body(loan)
 
 

@@ -493,6 +493,32 @@ class SignSchema(StrictSchema):
         },
     )
     ip = fields.String(validate=validate.Length(max=45))
+    agreement_hash = fields.String(
+        validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="agreement_hash is a 64-character hex SM3 hash"),
+        metadata={
+            "description": "The hash of the agreement text the borrower was shown (GET .../agreement); "
+            "when given, the loan is signed only if the agreement is still exactly that text, "
+            "else 409 agreement_changed"
+        },
+    )
+
+
+class AgreementArgsSchema(StrictSchema):
+    signer = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Who will sign, exactly as it will be sent to sign (the text names them)"},
+    )
+
+
+class AgreementSchema(StrictSchema):
+    object = fields.Constant("loan_agreement")
+    loan = fields.String()
+    hash = fields.String(metadata={"description": "SM3 of the text, hex; send it back when signing"})
+    template_version = fields.String()
+    signed = fields.Boolean()
+    signed_at = UnixTime(allow_none=True)
+    signer = fields.String(allow_none=True)
+    text = fields.String(metadata={"description": "The agreement, zh-CN first, then English"})
 
 
 class CancelSchema(StrictSchema):

@@ -16,6 +16,7 @@ COB for D then finds the loan already accrued through D and books nothing twice.
 from __future__ import annotations
 
 import contextlib
+import hmac
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -406,36 +407,90 @@ def _store_states(
         )
 
 
-def sign_loan(uow: UnitOfWork, loan_id: str, *, signer: str, ip: str | None = None) -> Loan:
-    """Record the borrower's signature: agreement text, its SM3 hash, the platform's SM2 signature."""
+def agreement_terms(uow: UnitOfWork, loan: Loan) -> contracts.AgreementTerms:
+    """What the loan agreement states: the loan's terms and its schedule as booked."""
+    return contracts.AgreementTerms(
+        loan_id=loan.id,
+        borrower_id=loan.borrower_id,
+        institution_id=loan.institution_id,
+        partner_id=loan.tenant_id,
+        principal=loan.principal,
+        annual_rate=loan.annual_rate,
+        term=loan.term,
+        method=loan.method,
+        start_date=loan.start_date,
+        upfront_fee=loan.upfront_fee,
+        monthly_fee_rate=loan.monthly_fee_rate,
+        prepayment_fee_rate=loan.prepayment_fee_rate,
+        penalty_rate=loan.penalty_rate,
+        apr_nominal=loan.apr_nominal,
+        apr_effective=loan.apr_effective,
+        disburse_to=loan.disburse_to,
+        merchant_name=(loan.merchant or {}).get("name"),
+        subsidy=loan.subsidy,
+        instalments=[(r.number, r.due_date, r.principal + r.interest + r.fee) for r in _rows(uow, loan.id)],
+    )
+
+
+@dataclass(frozen=True)
+class AgreementView:
+    loan_id: str
+    text: str
+    hash: str
+    version: str
+    signed_at: datetime | None = None
+    signer: str | None = None
+
+
+def agreement_view(
+    uow: UnitOfWork, loan_id: str, signer: str | None, *, institution_id: str | None = None
+) -> AgreementView:
+    """The signed agreement, or the one to show before signing, rendered for `signer` (the
+    text names who signs, so the preview and the signature must use the same value)."""
+    loan = get_loan(uow, loan_id, institution_id=institution_id)
+    stored = agreement(uow, loan)
+    if stored is not None:
+        return AgreementView(
+            loan.id, stored.text, stored.hash, stored.template_version, stored.signed_at, stored.signer
+        )
+    if loan.status != LoanState.PENDING_SIGNATURE.value:
+        raise IllegalTransition(f"a loan in state '{loan.status}' has no agreement to sign")
+    if not signer:
+        raise InvalidParameter("signer is required to preview an unsigned agreement", param="signer")
+    text = contracts.render(agreement_terms(uow, loan), signer)
+    return AgreementView(loan.id, text, contracts.agreement_hash(text), contracts.TEMPLATE_VERSION)
+
+
+def agreement_body(view: AgreementView) -> dict[str, Any]:
+    return {
+        "object": "loan_agreement",
+        "loan": view.loan_id,
+        "hash": view.hash,
+        "template_version": view.version,
+        "signed": view.signed_at is not None,
+        "signed_at": view.signed_at,
+        "signer": view.signer,
+        "text": view.text,
+    }
+
+
+def sign_loan(
+    uow: UnitOfWork, loan_id: str, *, signer: str, ip: str | None = None, expected_hash: str | None = None
+) -> Loan:
+    """Record the borrower's signature: agreement text, its SM3 hash, the platform's SM2 signature.
+
+    With `expected_hash` (the hash of the text the borrower was shown) the loan is signed
+    only if the agreement is still exactly that text: 409 agreement_changed otherwise.
+    """
     loan = _lock(uow, loan_id)
     _apply(loan, LoanEvent.SIGN)
-    rows = _rows(uow, loan.id)
-    text = contracts.render(
-        contracts.AgreementTerms(
-            loan_id=loan.id,
-            borrower_id=loan.borrower_id,
-            institution_id=loan.institution_id,
-            partner_id=loan.tenant_id,
-            principal=loan.principal,
-            annual_rate=loan.annual_rate,
-            term=loan.term,
-            method=loan.method,
-            start_date=loan.start_date,
-            upfront_fee=loan.upfront_fee,
-            monthly_fee_rate=loan.monthly_fee_rate,
-            prepayment_fee_rate=loan.prepayment_fee_rate,
-            penalty_rate=loan.penalty_rate,
-            apr_nominal=loan.apr_nominal,
-            apr_effective=loan.apr_effective,
-            disburse_to=loan.disburse_to,
-            merchant_name=(loan.merchant or {}).get("name"),
-            subsidy=loan.subsidy,
-            instalments=[(r.number, r.due_date, r.principal + r.interest + r.fee) for r in rows],
-        ),
-        signer,
-    )
+    text = contracts.render(agreement_terms(uow, loan), signer)
     digest = contracts.agreement_hash(text)
+    if expected_hash is not None and not hmac.compare_digest(digest, expected_hash.strip().lower()):
+        raise Conflict(
+            "The agreement changed since it was shown; show it again before signing",
+            code="agreement_changed",
+        )
     pair = contracts.platform_key(_settings())
     now = object_now(uow, loan.test_clock_id)
     uow.session.add(

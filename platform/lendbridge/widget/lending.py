@@ -9,7 +9,7 @@ free of cycles.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -308,28 +308,18 @@ class ServicesLending:
 
     # -- agreement and signature --------------------------------------------------------------
     def agreement(self, uow: UnitOfWork, loan_id: str, signer: Signer) -> Agreement:
-        from lendbridge.loans import contracts
         from lendbridge.loans import services as loans
 
-        loan = loans.get_loan(uow, loan_id)
-        stored = loans.agreement(uow, loan)
-        if stored is not None:
-            return Agreement(loan.id, stored.hash, stored.text, stored.template_version)
-        text = contracts.render(_agreement_terms(uow, loan), signer.label)
-        return Agreement(loan.id, contracts.agreement_hash(text), text, contracts.TEMPLATE_VERSION)
+        view = loans.agreement_view(uow, loan_id, signer.label)
+        return Agreement(view.loan_id, view.hash, view.text, view.version)
 
     def sign(self, uow: UnitOfWork, loan_id: str, agreement_hash: str, signer: Signer) -> None:
         from lendbridge.loans import services as loans
         from lendbridge.payments import services as payments
         from lendbridge.payments.runtime import runtime as payments_runtime
 
-        loan = loans.sign_loan(uow, loan_id, signer=signer.label, ip=signer.ip)
-        if loan.agreement_hash != agreement_hash:
-            # What was stored is not what the borrower read: refuse (the request rolls back).
-            raise Conflict(
-                "The agreement changed since it was shown; read it again before signing",
-                code="agreement_changed",
-            )
+        # Signed only if the text is still the one the borrower read (409 agreement_changed).
+        loan = loans.sign_loan(uow, loan_id, signer=signer.label, ip=signer.ip, expected_hash=agreement_hash)
         ports = payments_runtime(current_app).ports
         payments.disburse_loan(uow, loan_id, ports=ports)
         try:
@@ -417,32 +407,3 @@ def _kyc_status(uow: UnitOfWork, borrower_id: str) -> str:
     from lendbridge.identity.models import Borrower
 
     return str(uow.get(Borrower, borrower_id).kyc_status)
-
-
-def _agreement_terms(uow: UnitOfWork, loan: Any) -> Any:
-    """The agreement terms of an unsigned loan, as loans.services.sign_loan builds them."""
-    from lendbridge.loans import contracts
-    from lendbridge.loans import services as loans
-
-    rows: Sequence[Any] = loans.schedule_rows(uow, loan)
-    return contracts.AgreementTerms(
-        loan_id=loan.id,
-        borrower_id=loan.borrower_id,
-        institution_id=loan.institution_id,
-        partner_id=loan.tenant_id,
-        principal=loan.principal,
-        annual_rate=loan.annual_rate,
-        term=loan.term,
-        method=loan.method,
-        start_date=loan.start_date,
-        upfront_fee=loan.upfront_fee,
-        monthly_fee_rate=loan.monthly_fee_rate,
-        prepayment_fee_rate=loan.prepayment_fee_rate,
-        penalty_rate=loan.penalty_rate,
-        apr_nominal=loan.apr_nominal,
-        apr_effective=loan.apr_effective,
-        disburse_to=loan.disburse_to,
-        merchant_name=(loan.merchant or {}).get("name"),
-        subsidy=loan.subsidy,
-        instalments=[(r.number, r.due_date, r.principal + r.interest + r.fee) for r in rows],
-    )

@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from lendbridge.core.errors import NotFound
 from lendbridge.core.pagination import PageRequest
+from lendbridge.loans import contracts
 from lendbridge.loans import services as loans
 from lendbridge.loans.models import Repayment
 from tests.factories.loans import (
@@ -164,6 +166,44 @@ def test_quote_prepay_sign_and_cancel_through_the_api(any_app: Flask) -> None:
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
 
 
+def test_the_borrower_signs_exactly_the_agreement_they_were_shown(any_app: Flask) -> None:
+    first, _, _, _ = setup(any_app)
+    key = first.partner.test_key
+    pending = make_loan(any_app, first, sign=False)
+    path = f"/v1/loans/{pending}/agreement"
+    unnamed = get(any_app, key, path)
+    assert unnamed.status_code == 422 and unnamed.get_json()["param"] == "signer"
+    signer = "borrower (face + SMS)"
+    shown = get(any_app, key, f"{path}?signer={quote(signer)}").get_json()
+    assert shown["object"] == "loan_agreement" and shown["signed"] is False and shown["signed_at"] is None
+    assert shown["hash"] == contracts.agreement_hash(shown["text"]) and pending in shown["text"]
+    assert "借款合同" in shown["text"] and "LOAN AGREEMENT" in shown["text"]
+
+    sign = f"/v1/loans/{pending}/sign"
+    malformed = post(any_app, key, sign, {"signer": signer, "agreement_hash": "abc"})
+    assert malformed.status_code == 422 and malformed.get_json()["param"] == "agreement_hash"
+    for body in (
+        {"signer": signer, "agreement_hash": "0" * 64},  # not the text that was shown
+        {"signer": "someone else", "agreement_hash": shown["hash"]},  # the text names the signer
+    ):
+        refused = post(any_app, key, sign, body)
+        assert refused.status_code == 409 and refused.get_json()["code"] == "agreement_changed", body
+    assert get(any_app, key, f"/v1/loans/{pending}").get_json()["status"] == "pending_signature"
+
+    signed = post(any_app, key, sign, {"signer": signer, "agreement_hash": shown["hash"].upper()})
+    assert signed.status_code == 200 and signed.get_json()["agreement_hash"] == shown["hash"]
+    kept = get(any_app, key, path).get_json()  # the signed text needs no signer
+    assert kept["signed"] is True and kept["signer"] == signer and kept["signed_at"] is not None
+    assert (kept["hash"], kept["text"]) == (shown["hash"], shown["text"])
+    funder = get(any_app, first.institution.test_key, path).get_json()
+    assert funder["hash"] == shown["hash"]
+
+    cancelled = make_loan(any_app, first, sign=False)
+    post(any_app, key, f"/v1/loans/{cancelled}/cancel")
+    gone = get(any_app, key, f"/v1/loans/{cancelled}/agreement?signer=x")
+    assert gone.status_code == 409 and gone.get_json()["code"] == "illegal_transition"
+
+
 def test_credit_line_draws_and_repayments_through_the_api(any_app: Flask) -> None:
     first, _, _, line_id = setup(any_app)
     key = first.partner.test_key
@@ -193,6 +233,7 @@ def _paths(loan_id: str, line_id: str) -> list[tuple[str, str, dict[str, Any] | 
         ("GET", f"/v1/loans/{loan_id}/schedule", None),
         ("GET", f"/v1/loans/{loan_id}/statement", None),
         ("GET", f"/v1/loans/{loan_id}/repayments", None),
+        ("GET", f"/v1/loans/{loan_id}/agreement", None),
         ("POST", f"/v1/loans/{loan_id}/repayments", {"amount": 100}),
         ("POST", f"/v1/loans/{loan_id}/payoff_quote", {}),
         ("POST", f"/v1/loans/{loan_id}/prepayments", {"mode": "full"}),

@@ -190,6 +190,15 @@ CALLS: list[tuple[str, Call, str, str, dict[str, list[str]], Any, type[lb.LendBr
         lb.LendBridgeObject,
     ),
     (
+        "loans.agreement",
+        lambda c: c.loans.agreement("loan_1", signer="brw_1 (face + SMS)"),
+        "GET",
+        "/v1/loans/loan_1/agreement",
+        {"signer": ["brw_1 (face + SMS)"]},
+        None,
+        lb.LendBridgeObject,
+    ),
+    (
         "loans.statement",
         lambda c: c.loans.statement("loan_1"),
         "GET",
