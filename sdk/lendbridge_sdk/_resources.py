@@ -178,6 +178,20 @@ class LoanService(_Service):
             idempotency_key=idempotency_key,
         )
 
+    def debit_now(
+        self, id: str, *, amount: int | None = None, idempotency_key: str | None = None
+    ) -> LendBridgeObject:
+        """Debit the borrower's card now under the loan's mandate (the borrower asked to pay);
+        ``amount`` defaults to everything due by today. Returns the payment, which completes in
+        the background (``repayment.succeeded`` / ``repayment.failed``)."""
+        return self._call(
+            LendBridgeObject,
+            "POST",
+            _path("/v1/loans/{}/debits", id),
+            body={"amount": amount} if amount is not None else {},
+            idempotency_key=idempotency_key,
+        )
+
     def disbursement(self, id: str) -> LendBridgeObject:
         """The loan's payout with every channel attempt."""
         return self._call(LendBridgeObject, "GET", _path("/v1/loans/{}/disbursement", id))

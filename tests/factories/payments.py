@@ -300,8 +300,9 @@ class FakeLoans:
                     )
         return out
 
-    def amount_due(self, uow: UnitOfWork, loan_id: str, due_date: date) -> int:
-        """Scheduled on `due_date` less what the repayments covered, oldest due first."""
+    def amount_due(self, uow: UnitOfWork, loan_id: str, due_date: date | None) -> int:
+        """Scheduled on `due_date` (None: on every date up to today) less what the
+        repayments covered, oldest due first."""
         f = self.loans[loan_id]
         remaining = sum(a for a, _ in f.repayments)
         covered: dict[date, int] = {}
@@ -309,6 +310,9 @@ class FakeLoans:
             take = min(a, remaining)
             covered[d] = covered.get(d, 0) + take
             remaining -= take
+        if due_date is None:
+            due = [d for d, _ in f.dues if d <= uow.today()]
+            return max(0, sum(a for d, a in f.dues if d in due) - sum(covered.get(d, 0) for d in due))
         return max(0, sum(a for d, a in f.dues if d == due_date) - covered.get(due_date, 0))
 
 

@@ -156,8 +156,9 @@ class LoansServicing:
                 )
         return out
 
-    def amount_due(self, uow: UnitOfWork, loan_id: str, due_date: date) -> int:
-        """What the waterfall will find owed on that instalment today, penalty included.
+    def amount_due(self, uow: UnitOfWork, loan_id: str, due_date: date | None) -> int:
+        """What the waterfall will find owed on that instalment today (None: on every
+        instalment due by today), penalty included.
 
         Computed with the loan engine's own pure catch-up (nothing is booked here), so the
         debit equals what `record_repayment` allocates on the same business date: no
@@ -175,7 +176,7 @@ class LoansServicing:
         on = loans.loan_date(uow, loan.test_clock_id)
         if loan.accrued_through is not None and loan.accrued_through < on:
             states, _ = accrual.catch_up(states, on, Decimal(loan.penalty_rate), DayCount(loan.day_count))
-        return sum(d.total for d in accrual.dues(states, on) if d.due_date == due_date)
+        return sum(d.total for d in accrual.dues(states, on) if due_date is None or d.due_date == due_date)
 
 
 class IdentityPayoutAccounts:

@@ -28,6 +28,7 @@ from lendbridge.payments.schemas import (
     CustodyAccountCreateSchema,
     CustodyAccountListArgsSchema,
     CustodyAccountSchema,
+    DebitNowSchema,
     MandateCreateSchema,
     MandateSchema,
     PaymentListArgsSchema,
@@ -100,6 +101,24 @@ class LoanMandate(MethodView):
     def get(self, loan_id: str) -> dict[str, Any]:
         """The loan's auto-debit mandate"""
         return mandate_body(services.mandate_of(get_uow(), loan_id, ports=_rt().ports))
+
+
+@blp.route("/loans/<loan_id>/debits")
+class LoanDebitNow(MethodView):
+    @requires("loans:write")
+    @blp.arguments(DebitNowSchema)
+    @blp.response(201, PaymentSchema)
+    def post(self, args: dict[str, Any], loan_id: str) -> dict[str, Any]:
+        """Debit the borrower's card now, under the loan's mandate (the borrower asked to pay)
+
+        Default amount: everything due by today, penalty included. The payment runs in the
+        background; when it succeeds the loan books the repayment (`repayment.succeeded`),
+        when it fails `repayment.failed` says why. While one is in flight the same payment
+        comes back.
+        """
+        return payment_body(
+            services.debit_now(get_uow(), loan_id, amount=args.get("amount"), ports=_rt().ports)
+        )
 
 
 @blp.route("/payments")

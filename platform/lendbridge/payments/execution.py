@@ -32,6 +32,7 @@ from lendbridge.payments import codes
 from lendbridge.payments.engine import AttemptRecord, Env, Job, Op, Outcome, OutcomeKind, execute
 from lendbridge.payments.instructions import (
     ACTIVE_STATES,
+    DEBITS,
     OPEN_STATES,
     Direction,
     InstructionEvent,
@@ -88,7 +89,7 @@ def _order(uow: UnitOfWork, p: PaymentInstruction, ports: Ports) -> Order:
         except LendBridgeError as exc:
             raise _CannotBuild("no payout account", code="invalid_account") from exc
     if counterparty.last4 != p.counterparty_last4:
-        code = "mandate_missing" if p.purpose == Purpose.AUTO_DEBIT.value else "invalid_account"
+        code = "mandate_missing" if p.purpose in DEBITS else "invalid_account"
         raise _CannotBuild("the account on file changed since the instruction was made", code=code)
     direction = Direction(p.direction)
     debit, credit = (
@@ -330,9 +331,9 @@ def _succeed(
                 loans.record_disbursement(
                     uow, p.subject_id, paid_to=paid_to, amount_paid=p.amount, external_ref=p.instruction_id
                 )
-            elif p.purpose == Purpose.AUTO_DEBIT.value:
+            elif p.purpose in DEBITS:
                 loans.record_repayment(
-                    uow, p.subject_id, p.amount, source="auto_debit", external_ref=p.instruction_id
+                    uow, p.subject_id, p.amount, source=p.purpose, external_ref=p.instruction_id
                 )
     except LendBridgeError as exc:
         # The money moved; the loan could not take it. Keep the truth, ask a human.
@@ -355,7 +356,7 @@ def _fail(uow: UnitOfWork, p: PaymentInstruction, code: str, rt: PaymentsRuntime
     audit.record(uow.session, "payment.failed", p.id, {"code": code})
     body = payment_event_body(p)
     emit(uow, "payment.failed", body)
-    if p.purpose == Purpose.AUTO_DEBIT.value:
+    if p.purpose in DEBITS:
         emit(uow, "repayment.failed", body)
 
 

@@ -36,6 +36,7 @@ class Direction(StrEnum):
 class Purpose(StrEnum):
     DISBURSEMENT = "disbursement"
     AUTO_DEBIT = "auto_debit"
+    DEBIT_NOW = "debit_now"  # a one-off debit the borrower asked for, under the same mandate
     REFUND = "refund"
 
 
@@ -43,6 +44,7 @@ PURPOSE_DIRECTION: Mapping[Purpose, Direction] = MappingProxyType(
     {
         Purpose.DISBURSEMENT: Direction.PAYOUT,
         Purpose.AUTO_DEBIT: Direction.COLLECTION,
+        Purpose.DEBIT_NOW: Direction.COLLECTION,
         Purpose.REFUND: Direction.PAYOUT,
     }
 )
@@ -128,6 +130,10 @@ def instruction_id(subject_id: str, operation: str, sequence: int) -> str:
 
 def disbursement_operation() -> str:
     return Purpose.DISBURSEMENT.value
+
+
+DEBITS = frozenset({Purpose.AUTO_DEBIT.value, Purpose.DEBIT_NOW.value})
+"""Purposes that debit the borrower's card under a mandate and repay the loan."""
 
 
 def auto_debit_operation(due_date_iso: str) -> str:

@@ -233,8 +233,9 @@ class LoanServicing(Protocol):
         """Instalments due on `business_date` with money still owed (all tenants)."""
         ...
 
-    def amount_due(self, uow: Uow, loan_id: str, due_date: date) -> int:
-        """What is still unpaid of the instalment due on `due_date` (0 when paid)."""
+    def amount_due(self, uow: Uow, loan_id: str, due_date: date | None) -> int:
+        """What is still unpaid of the instalment due on `due_date` (0 when paid); with None,
+        of every instalment due by today (overdue ones with their penalty)."""
         ...
 
 

@@ -107,7 +107,7 @@ class AttemptSchema(StrictSchema):
 class PaymentSchema(ObjectSchema):
     instruction_id = fields.String(metadata={"description": "The id the channels dedupe on"})
     loan = fields.String()
-    purpose = fields.String(metadata={"description": "disbursement, auto_debit or refund"})
+    purpose = fields.String(metadata={"description": "disbursement, auto_debit, debit_now or refund"})
     direction = fields.String(metadata={"description": "payout or collection"})
     amount = fields.Integer(metadata={"description": "Amount in fen"})
     currency = fields.String()
@@ -216,6 +216,14 @@ class ResolvePaymentSchema(StrictSchema):
 
 
 # -- mandates ------------------------------------------------------------------------------------
+
+
+class DebitNowSchema(StrictSchema):
+    amount = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=10_000_000_000),
+        metadata={"description": "Fen to debit; default: everything due by today, penalty included"},
+    )
 
 
 class MandateCreateSchema(StrictSchema):

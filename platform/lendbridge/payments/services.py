@@ -24,12 +24,14 @@ from lendbridge.audit import service as audit
 from lendbridge.core.errors import (
     Conflict,
     IllegalTransition,
+    InvalidParameter,
     NotFound,
 )
 from lendbridge.core.ids import new_id
 from lendbridge.core.pagination import Page, PageRequest
 from lendbridge.payments.custody import primary_custody_account
 from lendbridge.payments.instructions import (
+    ACTIVE_STATES,
     Direction,
     InstructionState,
     Purpose,
@@ -43,6 +45,7 @@ from lendbridge.payments.models import (
 )
 from lendbridge.payments.ports import (
     Party,
+    PartyKind,
 )
 from lendbridge.payments.runtime import Ports
 from lendbridge.payments.scoping import UowFactory, acting_as
@@ -220,6 +223,81 @@ def mandate_of(uow: UnitOfWork, loan_id: str, *, ports: Ports | None = None) -> 
     if mandate is None:
         raise NotFound(f"Loan {loan_id} has no mandate", param="id", code="mandate_missing")
     return mandate
+
+
+def debit_now(
+    uow: UnitOfWork, loan_id: str, *, amount: int | None = None, ports: Ports | None = None
+) -> PaymentInstruction:
+    """A one-off debit of the borrower's card under the loan's mandate, started after commit.
+
+    For a borrower who asks to pay now: an overdue instalment once the card is topped up,
+    rather than at the next auto-debit retry, or today's instalment early in the day. The
+    default amount is everything due by today, penalty included (what the waterfall takes);
+    a larger `amount` prepays by the waterfall's rules. While one is pending or in flight
+    the same payment comes back, so a second tap does not debit twice.
+    """
+    ports = _ports(ports)
+    loan = ports.loans.payable_loan(uow, loan_id)
+    if loan.state not in ("active", "overdue"):
+        raise IllegalTransition(f"a loan in state '{loan.state}' takes no repayment")
+    operation = Purpose.DEBIT_NOW.value
+    latest = _latest(uow, loan_id, operation)
+    if latest is not None and InstructionState(latest.state) in ACTIVE_STATES:
+        return latest
+    mandate = uow.session.execute(
+        select(Mandate).where(Mandate.loan_id == loan_id, Mandate.status == "active")
+    ).scalar_one_or_none()
+    if mandate is None:
+        raise Conflict(
+            "The borrower has not authorised debits of a card for this loan",
+            param="id",
+            code="mandate_missing",
+        )
+    if amount is None:
+        amount = ports.loans.amount_due(uow, loan_id, None)
+        if amount <= 0:
+            raise Conflict("Nothing is due on this loan today", param="amount", code="nothing_due")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+        raise InvalidParameter("amount is a positive whole number of fen", param="amount")
+    custody = primary_custody_account(uow, loan.institution_id)
+    sequence = latest.sequence + 1 if latest is not None else 1
+    now = uow.now()
+    payment = PaymentInstruction(
+        id=new_id("pay"),
+        created=now,
+        updated=now,
+        instruction_id=instruction_id(loan_id, operation, sequence),
+        subject_id=loan_id,
+        operation=operation,
+        sequence=sequence,
+        direction=Direction.COLLECTION.value,
+        purpose=Purpose.DEBIT_NOW.value,
+        amount=amount,
+        currency="CNY",
+        institution_id=loan.institution_id,
+        custody_account_id=custody.id,
+        counterparty_kind=PartyKind.CARD.value,
+        counterparty_ref=mandate.borrower_id,
+        counterparty_bank=mandate.card_bank,
+        counterparty_last4=mandate.card_last4,
+        mandate_id=mandate.id,
+        test_clock_id=loan.test_clock_id,
+        state=InstructionState.PENDING.value,
+        spent_channels=[],
+        route=[],
+        submissions=0,
+        checks=0,
+        attempts_logged=0,
+        next_check_at=now + timedelta(seconds=30),
+    )
+    uow.session.add(payment)
+    uow.session.flush()
+    audit.record(
+        uow.session, "payment.created", payment.id, {"loan": loan_id, "amount": amount, "sequence": sequence}
+    )
+    payment_id, tenant_id, livemode = payment.id, payment.tenant_id, payment.livemode
+    uow.after_commit(lambda: ports.enqueue("payments.execute", payment_id, tenant_id, livemode))
+    return payment
 
 
 # The use cases that live in their own modules, re-exported: callers use `services.X`.

@@ -33,7 +33,8 @@ def wait_for(fn, timeout: float = 20.0):
     raise AssertionError("timed out")
 
 
-def test_disburse_and_auto_debit_through_the_loan_engine(any_app: Flask) -> None:
+def disbursed_loan_with_mandate(any_app: Flask) -> tuple[str, str, date]:
+    """A loan paid out through the real channels, with a debit mandate: (partner key, loan, first due)."""
     use_clock(any_app, START)
     book = make_book(any_app, "Mingde")
     svc = any_app.extensions["lendbridge"]
@@ -90,6 +91,13 @@ def test_disburse_and_auto_debit_through_the_loan_engine(any_app: Flask) -> None
         client.post(f"/v1/loans/{loan_id}/mandate", json={}, headers=auth(book.partner.test_key)).status_code
         == 201
     )
+    return book.partner.test_key, loan_id, first_due
+
+
+def test_disburse_and_auto_debit_through_the_loan_engine(any_app: Flask) -> None:
+    _, loan_id, first_due = disbursed_loan_with_mandate(any_app)
+    svc = any_app.extensions["lendbridge"]
+    rt = runtime(any_app)
     rt.simulators.set_card_balance("6222021234567894", 1_000)
     set_day(any_app, first_due)
     with any_app.app_context():
@@ -110,3 +118,39 @@ def test_disburse_and_auto_debit_through_the_loan_engine(any_app: Flask) -> None
             select(LoanInstalment.status).where(LoanInstalment.loan_id == loan_id, LoanInstalment.number == 1)
         ).scalar_one()
     assert status == "paid"
+
+
+def test_a_borrower_pays_an_overdue_instalment_now_through_the_loan_engine(any_app: Flask) -> None:
+    key, loan_id, first_due = disbursed_loan_with_mandate(any_app)
+    svc = any_app.extensions["lendbridge"]
+    rt = runtime(any_app)
+    client = any_app.test_client()
+    rt.simulators.set_card_balance("6222021234567894", 0)
+    set_day(any_app, first_due)
+    with any_app.app_context():
+        assert services.run_auto_debits(rt.new_uow, first_due, rt=rt).failed == 1
+    # Two days late, the borrower tops the card up and pays from the partner's app.
+    late = date.fromordinal(first_due.toordinal() + 2)
+    set_day(any_app, late)
+    rt.simulators.set_card_balance("6222021234567894", None)
+    resp = client.post(f"/v1/loans/{loan_id}/debits", json={}, headers=auth(key))
+    assert resp.status_code == 201, resp.get_json()
+    payment = resp.get_json()
+    assert payment["purpose"] == "debit_now"
+    wait_for(
+        lambda: (
+            client.get(f"/v1/payments/{payment['id']}", headers=auth(key)).get_json()["status"] == "succeeded"
+        )
+    )
+    with svc.db.reader() as s:
+        repayment = s.execute(
+            select(Repayment).where(Repayment.loan_id == loan_id, Repayment.source == "debit_now")
+        ).scalar_one()
+        first = s.execute(
+            select(LoanInstalment).where(LoanInstalment.loan_id == loan_id, LoanInstalment.number == 1)
+        ).scalar_one()
+    # The debit was sized to what the waterfall takes: the instalment with its penalty.
+    assert repayment.amount == payment["amount"] and repayment.penalty > 0 and repayment.principal > 0
+    assert first.status == "paid" and repayment.external_ref == payment["instruction_id"]
+    loan = client.get(f"/v1/loans/{loan_id}", headers=auth(key)).get_json()
+    assert loan["status"] == "active" and loan["days_past_due"] == 0

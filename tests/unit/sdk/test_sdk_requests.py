@@ -190,6 +190,15 @@ CALLS: list[tuple[str, Call, str, str, dict[str, list[str]], Any, type[lb.LendBr
         lb.LendBridgeObject,
     ),
     (
+        "loans.debit_now",
+        lambda c: c.loans.debit_now("loan_1", amount=105_000),
+        "POST",
+        "/v1/loans/loan_1/debits",
+        {},
+        {"amount": 105_000},
+        lb.LendBridgeObject,
+    ),
+    (
         "loans.agreement",
         lambda c: c.loans.agreement("loan_1", signer="brw_1 (face + SMS)"),
         "GET",
