@@ -38,9 +38,13 @@
     repayTitle: '我的还款', outstanding: '剩余本金', nextDue: '下期应还', dueOn: (d) => `${d} 到期`, noneDue: '暂无待还款项',
     autodebit: (b, n) => `自动扣款：${b} 尾号 ${n} 的银行卡，每期到期日扣款`, noAutodebit: '未绑定自动扣款银行卡，请按期还款。', schedule: '还款计划',
     cols: ['期数', '到期日', '本金', '利息', '应还', '状态'], st: { paid: '已还', pending: '待还', overdue: '逾期', charged_off: '已核销' },
+    dueNow: '今日应还（含罚息）', payNow: (a) => `立即还款 ${a}`, debiting: '正在从银行卡扣款…',
+    payReceived: '还款成功，谢谢！', payFailedFunds: '扣款未成功：银行卡余额不足。请充值后再试。',
+    payFailedOther: '扣款未成功，请稍后再试或联系我们。',
     fix: '请修正标出的内容',
     e: {
       required: '请填写此项', name_required: '请填写姓名',
+      nothing_due: '今日暂无应还款项', mandate_missing: '尚未授权从银行卡扣款',
       id_number_length: '身份证号应为 18 位', id_number_format: '身份证号应为 17 位数字加 1 位数字或 X',
       id_number_birth_date: '身份证号中的出生日期无效', id_number_region: '身份证号的地区码无效',
       id_number_check_digit: '身份证号校验位不正确，请核对', phone_format: '请输入有效的中国大陆手机号',
@@ -83,9 +87,13 @@
     repayTitle: 'Your repayments', outstanding: 'Outstanding principal', nextDue: 'Next payment', dueOn: (d) => `due ${d}`, noneDue: 'Nothing is due',
     autodebit: (b, n) => `Auto-debit: ${b} card ending ${n}, on each due date`, noAutodebit: 'No card on file for automatic debits; please pay on time.', schedule: 'Repayment schedule',
     cols: ['No.', 'Due', 'Principal', 'Interest', 'Amount', 'Status'], st: { paid: 'paid', pending: 'due', overdue: 'overdue', charged_off: 'written off' },
+    dueNow: 'Due today (with late charges)', payNow: (a) => `Pay ${a} now`, debiting: 'Debiting your card…',
+    payReceived: 'Payment received. Thank you!', payFailedFunds: 'The debit did not go through: not enough money on the card. Top it up and try again.',
+    payFailedOther: 'The debit did not go through; please try again later or contact us.',
     fix: 'Please fix the highlighted fields',
     e: {
       required: 'This field is required', name_required: 'Enter your full name',
+      nothing_due: 'Nothing is due today', mandate_missing: 'No card is authorised for debits',
       id_number_length: 'An ID number has 18 characters', id_number_format: 'Use 17 digits followed by a digit or X',
       id_number_birth_date: 'The birth date in this ID number is not valid', id_number_region: 'The region code of this ID number is not valid',
       id_number_check_digit: 'The last character does not match the number; please check it', phone_format: 'Enter a mainland China mobile number',
@@ -364,7 +372,7 @@ th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
     _show(...nodes) {
       this._stopTimers();
       this._say('');
-      this._main.replaceChildren(...nodes);
+      this._main.replaceChildren(...nodes.filter((n) => n != null));
       const heading = this._main.querySelector('h2');
       if (heading) {
         heading.setAttribute('tabindex', '-1');
@@ -751,13 +759,33 @@ th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
     }
 
     // -- repayment view ------------------------------------------------------------------------
-    async _repay() {
-      const t = this.t, v = await this._api('GET', '/loan'), due = v.next_due, card = v.autodebit;
+    async _repay(notice) {
+      const t = this.t, v = await this._api('GET', '/loan'), due = v.next_due, card = v.autodebit, pay = v.payment;
+      const inFlight = !!pay && ['pending', 'processing', 'unknown'].includes(pay.status);
+      const line = h('p', { 'aria-live': 'polite', class: notice && notice.ok ? 'ok' : 'muted',
+        text: inFlight ? t.debiting : (notice ? notice.text : '') });
+      let payForm = null;
+      if (card && v.due_now > 0 && !inFlight) {
+        // Pay what is due by today from the card on file (the loan's debit mandate).
+        payForm = h('form', { novalidate: true },
+          h('p', { class: 'alert', role: 'alert' }),
+          h('button', { class: 'primary', type: 'submit', text: t.payNow(yuan(v.due_now)) }));
+        payForm.addEventListener('submit', (ev) => {
+          ev.preventDefault();
+          this._busy(payForm, t.debiting, async () => {
+            await this._api('POST', '/pay', {});
+            await this._repay();
+          });
+        });
+      }
       this._show(
         h('h2', { text: t.repayTitle }),
         h('dl', {},
           h('dt', { text: t.outstanding }), h('dd', { text: yuan(v.outstanding) }),
-          h('dt', { text: t.nextDue }), h('dd', { text: due ? `${yuan(due.amount_due)} · ${t.dueOn(due.due_date)}` : t.noneDue })),
+          h('dt', { text: t.nextDue }), h('dd', { text: due ? `${yuan(due.amount_due)} · ${t.dueOn(due.due_date)}` : t.noneDue }),
+          v.due_now > 0 ? h('dt', { text: t.dueNow }) : null, v.due_now > 0 ? h('dd', { text: yuan(v.due_now) }) : null),
+        line,
+        payForm,
         h('p', { class: 'muted', text: card ? t.autodebit(card.bank, card.card_last4) : t.noAutodebit }),
         h('table', {}, h('caption', { text: t.schedule }),
           h('thead', {}, h('tr', {}, t.cols.map((c) => h('th', { scope: 'col', text: c })))),
@@ -765,6 +793,25 @@ th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
             h('td', { text: String(i.number) }), h('td', { text: i.due_date }), h('td', { text: yuan(i.principal) }),
             h('td', { text: yuan(i.interest) }), h('td', { text: yuan(i.amount_due) }),
             h('td', { text: t.st[i.status] || i.status }))))));
+      if (inFlight) this._watchPayment();
+    }
+
+    // The debit runs in the background: poll until the card answers, then show the outcome.
+    _watchPayment() {
+      const t = this.t, gen = this._gen;
+      let tries = 0;
+      const poll = async () => {
+        if (gen !== this._gen || ++tries > 60) return;
+        let v = null;
+        try { v = await this._api('GET', '/loan'); } catch (_) { /* keep polling */ }
+        const pay = v && v.payment;
+        if (pay && pay.status === 'succeeded') return this._repay({ ok: true, text: t.payReceived });
+        if (pay && (pay.status === 'failed' || pay.status === 'reversed')) {
+          return this._repay({ text: pay.failure_code === 'insufficient_funds' ? t.payFailedFunds : t.payFailedOther });
+        }
+        this._timers.push(setTimeout(poll, tries < 10 ? 500 : 1500));
+      };
+      this._timers.push(setTimeout(poll, 400));
     }
   }
 

@@ -133,6 +133,7 @@ class FakeLending:
     requests: list[ApplicationRequest] = field(default_factory=list)
     loans: dict[str, FakeLoan] = field(default_factory=dict)
     applications: dict[str, ApplicationResult] = field(default_factory=dict)
+    paid_now: list[str] = field(default_factory=list)
 
     def offer_preview(self, uow: UnitOfWork, *, amount: int, scenario: Mapping[str, Any]) -> dict[str, Any]:
         return {
@@ -239,7 +240,14 @@ class FakeLending:
             "instalments": [{**due, "status": "pending"}],
             "lender_name": "Huaxia Consumer Finance (demo)",
             "autodebit": {"bank": "ICBC", "card_last4": "0128"},
+            "due_now": 86066,
+            "payment": {"amount": 86066, "status": "pending", "failure_code": None}
+            if loan_id in self.paid_now
+            else None,
         }
+
+    def pay_now(self, uow: UnitOfWork, loan_id: str) -> None:
+        self.paid_now.append(loan_id)
 
 
 def use_fake_lending(app: Flask, fake: FakeLending | None = None) -> FakeLending:

@@ -300,6 +300,11 @@ def debit_now(
     return payment
 
 
+def latest_debit_now(uow: UnitOfWork, loan_id: str) -> PaymentInstruction | None:
+    """The loan's most recent pay-now debit, if any (for showing its outcome)."""
+    return _latest(uow, loan_id, Purpose.DEBIT_NOW.value)
+
+
 # The use cases that live in their own modules, re-exported: callers use `services.X`.
 from lendbridge.payments.auto_debit import AutoDebitReport, run_auto_debits  # noqa: E402
 from lendbridge.payments.custody import (  # noqa: E402

@@ -355,6 +355,16 @@ class LoanView(MethodView):
         return services.repayment_view(get_uow(), access(), deps().lending)
 
 
+@widget_blp.route("/pay")
+class PayNow(MethodView):
+    @requires("widget:session")
+    @widget_session
+    @widget_blp.response(200, WidgetLoanViewSchema)
+    def post(self) -> dict[str, Any]:
+        """Pay what is due by today from the card on file (the loan's debit mandate)"""
+        return services.pay_now(get_uow(), access(), deps().lending)
+
+
 # -- the web component's file -----------------------------------------------------------------
 assets = flask.Blueprint("widget_assets", __name__)
 

@@ -389,6 +389,8 @@ class ServicesLending:
             if mandate is not None and mandate.status == "active"
             else None
         )
+        ports = payments_runtime(current_app).ports
+        debit = payments.latest_debit_now(uow, loan_id)
         return {
             "loan_id": loan.id,
             "status": loan.status,
@@ -396,10 +398,20 @@ class ServicesLending:
             "principal": loan.principal,
             "outstanding": loan.principal_outstanding,
             "next_due": open_rows[0] if open_rows else None,
+            "due_now": ports.loans.amount_due(uow, loan_id, None),
             "instalments": instalments,
             "lender_name": _lender(uow, loan.institution_id)["lender_name"],
             "autodebit": autodebit,
+            "payment": None
+            if debit is None
+            else {"amount": debit.amount, "status": debit.state, "failure_code": debit.failure_code},
         }
+
+    def pay_now(self, uow: UnitOfWork, loan_id: str) -> None:
+        from lendbridge.payments import services as payments
+        from lendbridge.payments.runtime import runtime as payments_runtime
+
+        payments.debit_now(uow, loan_id, ports=payments_runtime(current_app).ports)
 
 
 def _kyc_status(uow: UnitOfWork, borrower_id: str) -> str:

@@ -128,5 +128,10 @@ class Lending(Protocol):
         ...
 
     def repayment_view(self, uow: UnitOfWork, loan_id: str) -> dict[str, Any]:
-        """Schedule, next due instalment, outstanding balance and the auto-debit card."""
+        """Schedule, next due instalment, outstanding balance, the auto-debit card, what is
+        due by today and the latest pay-now debit."""
+        ...
+
+    def pay_now(self, uow: UnitOfWork, loan_id: str) -> None:
+        """Debit everything due by today from the card on file (the borrower asked to pay)."""
         ...

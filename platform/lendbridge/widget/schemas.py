@@ -285,9 +285,16 @@ class WidgetLoanViewSchema(ma.Schema):
     principal = fields.Integer()
     outstanding = fields.Integer()
     next_due = fields.Dict(allow_none=True)
+    due_now = fields.Integer(
+        metadata={"description": "Due by today, penalty included: what paying now would debit"}
+    )
     instalments = fields.List(fields.Dict())
     lender_name = fields.String(allow_none=True)
     autodebit = fields.Dict(
         allow_none=True,
         metadata={"description": "The card debited on each due date: bank and last four digits"},
+    )
+    payment = fields.Dict(
+        allow_none=True,
+        metadata={"description": "The latest pay-now debit: amount, status, failure_code"},
     )

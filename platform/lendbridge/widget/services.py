@@ -614,3 +614,11 @@ def _loan_of(access: WidgetAccess) -> str:
 
 def repayment_view(uow: UnitOfWork, access: WidgetAccess, lending: Lending) -> dict[str, Any]:
     return {"object": "widget_loan", **lending.repayment_view(uow, _loan_of(access))}
+
+
+def pay_now(uow: UnitOfWork, access: WidgetAccess, lending: Lending) -> dict[str, Any]:
+    """The borrower pays what is due by today from the card on file; the debit runs in the
+    background, and the repayment view shows it until it has succeeded or failed."""
+    loan_id = _loan_of(access)
+    lending.pay_now(uow, loan_id)
+    return {"object": "widget_loan", **lending.repayment_view(uow, loan_id)}

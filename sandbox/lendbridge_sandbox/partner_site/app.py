@@ -167,6 +167,28 @@ def enrolment_page(enrolment_id: str) -> str:
     )
 
 
+@bp.get("/enrolments/<enrolment_id>/repayments")
+def repayments_page(enrolment_id: str) -> str:
+    """The student's repayment view: a fresh repay-mode widget session for the enrolment's
+    loan, made server side (the browser never names a loan)."""
+    enrolment = _enrolment(enrolment_id)
+    if enrolment.loan_id is None:
+        enrolment = sync_from_lendbridge(enrolment)
+    if enrolment.loan_id is None:
+        abort(404)
+    lang = request.args.get("lang") and _lang() or enrolment.lang
+    session = site().client.widget_sessions.create(mode="repay", loan_id=enrolment.loan_id, locale=lang)
+    return _page(
+        "repayments.html",
+        TEXTS[lang]["repayments"],
+        enrolment=enrolment,
+        lang=lang,
+        client_secret=session.get("client_secret"),
+        publishable_key=site().publishable_key,
+        api_base=site().api_base,
+    )
+
+
 def sync_from_lendbridge(enrolment: Enrolment) -> Enrolment:
     """Re-read the widget session from LendBridge: the outcome and the loan id come from
     there, never from the browser. Being paid only ever comes from the webhook."""

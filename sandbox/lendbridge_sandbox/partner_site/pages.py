@@ -38,6 +38,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "paid": "学费已到账，报名成功！",
         },
         "closed": "您关闭了分期窗口，刷新页面可重新打开。",
+        "repayments": "我的还款",
+        "repayments_note": "查看还款计划；有到期款项时可立即从绑定的银行卡还款。",
     },
     "en": {
         "site": "EduLink Career Courses",
@@ -67,6 +69,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "paid": "Tuition received: you are enrolled!",
         },
         "closed": "You closed the instalment form; reload the page to open it again.",
+        "repayments": "My repayments",
+        "repayments_note": "Your repayment schedule; when something is due you can pay it now from your card.",
     },
 }
 
@@ -152,11 +156,38 @@ ENROLMENT = """{% extends "layout.html" %}
 <h2>{{ t.events }}</h2>
 <ul id="event-log" class="log"></ul>
 <template id="closed-note"><p class="note">{{ t.closed }}</p></template>
+{% if enrolment.loan_id %}<p><a class="button" href="/enrolments/{{ enrolment.id }}/repayments?lang={{ lang }}">{{ t.repayments }}</a></p>{% endif %}
+{% endblock %}
+"""
+
+# The borrower's repayment view: a repay-mode widget session made for this enrolment's loan.
+REPAYMENTS = """{% extends "layout.html" %}
+{% block head %}
+<script src="/assets/lendbridge-checkout.js" defer></script>
+{% endblock %}
+{% block main %}
+<p><a href="/enrolments/{{ enrolment.id }}?lang={{ lang }}">← {{ t.enrolment }} {{ enrolment.id }}</a></p>
+<h1>{{ t.repayments }}</h1>
+<p class="meta">{{ enrolment.course.name(lang) }} · {{ t.repayments_note }}</p>
+<div class="widget">
+  <lendbridge-checkout
+    publishable-key="{{ publishable_key }}"
+    session-secret="{{ client_secret }}"
+    api-base="{{ api_base }}"
+    locale="{{ lang }}"
+    mode="repay"></lendbridge-checkout>
+</div>
 {% endblock %}
 """
 
 # .html names: Flask autoescapes templates by extension.
-TEMPLATES = {"layout.html": LAYOUT, "index.html": INDEX, "course.html": COURSE, "enrolment.html": ENROLMENT}
+TEMPLATES = {
+    "layout.html": LAYOUT,
+    "index.html": INDEX,
+    "course.html": COURSE,
+    "enrolment.html": ENROLMENT,
+    "repayments.html": REPAYMENTS,
+}
 
 SITE_CSS = """
 body{margin:0;font:16px/1.55 system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;color:#1f2937;background:#f5f7fb}

@@ -164,6 +164,21 @@ def test_the_enrolment_is_paid_only_when_loan_disbursed_arrives(edulink: EduLink
     assert status["status"] == "paid" and status["loan_id"] == loan_id and status["paid_at"]
 
 
+def test_my_repayments_opens_a_repay_session_for_the_enrolments_own_loan(edulink: EduLink) -> None:
+    client = edulink.site.test_client()
+    enrolment_id, html = edulink.enrol("en")
+    assert "My repayments" not in html
+    assert client.get(f"/enrolments/{enrolment_id}/repayments").status_code == 404  # no loan yet
+    loan_id = _sign_in_widget(edulink, _secret_on_page(html))
+    edulink.deliver("loan.disbursed", {"object": "loan", "id": loan_id, "status": "active"})
+    assert "My repayments" in client.get(f"/enrolments/{enrolment_id}?lang=en").get_data(as_text=True)
+    page = client.get(f"/enrolments/{enrolment_id}/repayments?lang=en").get_data(as_text=True)
+    assert 'mode="repay"' in page and edulink.keys.test_key not in page
+    headers = widget_headers(edulink.keys.publishable_key, _secret_on_page(page))
+    session = edulink.lendbridge.test_client().get("/widget/v1/session", headers=headers).get_json()
+    assert session["mode"] == "repay" and session["loan_id"] == loan_id
+
+
 def test_a_disbursement_before_anything_else_is_matched_through_the_api(edulink: EduLink) -> None:
     enrolment_id, html = edulink.enrol()
     loan_id = _sign_in_widget(edulink, _secret_on_page(html))

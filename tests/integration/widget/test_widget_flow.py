@@ -304,6 +304,7 @@ def test_steps_out_of_order_are_conflicts(app: Flask) -> None:
         ("get", "/agreement", None),
         ("get", "/result", None),
         ("get", "/loan", None),
+        ("post", "/pay", {}),
     ):
         resp = w.get(path) if method == "get" else w.post(path, body or {})
         assert resp.status_code == 409, path
@@ -330,6 +331,10 @@ def test_the_repayment_view_shows_the_schedule_and_the_auto_debit_card(app: Flas
     view = client.get("/widget/v1/loan", headers=headers).get_json()
     assert view["next_due"]["amount_due"] == 86066 and view["instalments"]
     assert view["autodebit"] == {"bank": "ICBC", "card_last4": "0128"}
+    assert view["due_now"] == 86066 and view["payment"] is None
+    paid = client.post("/widget/v1/pay", json={}, headers=headers)
+    assert paid.status_code == 200 and fake.paid_now == [loan_id]
+    assert paid.get_json()["payment"] == {"amount": 86066, "status": "pending", "failure_code": None}
     offers = client.get("/widget/v1/offer_preview", headers=headers)
     assert offers.status_code == 409 and offers.get_json()["code"] == "widget_mode_mismatch"
     assert client.post("/widget/v1/otp", json={"phone": PHONE}, headers=headers).status_code == 409

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ from lendbridge.identity.validators import cn_id_check_char
 from lendbridge.payments import services as payments
 from lendbridge.payments.runtime import runtime as payments_runtime
 from lendbridge.tenancy.models import Tenant
-from tests.factories.loans import Book, make_book, uow_for
+from tests.factories.loans import Book, make_book, set_day, uow_for, use_clock
 from tests.factories.tenancy import auth
 from tests.factories.widget import (
     applicant_body,
@@ -165,3 +166,45 @@ def test_a_returning_borrower_is_found_by_id_number_but_must_give_the_same_name(
     assert again.status_code == 200 and again.get_json()["required"] is False
     decision = w.client.post("/widget/v1/applications", json={}, headers=headers).get_json()
     assert decision["application_id"] != first["application_id"]
+
+
+def test_a_late_borrower_pays_what_is_due_from_the_repayment_view(any_app: Flask) -> None:
+    use_clock(any_app, date(2026, 11, 20))
+    w = _world(any_app)
+    card = "6222 0212 3456 7890 128"
+    headers, _, decision = _apply(w, magic_id("995"), bank_card=card)
+    offer = decision["offers"][0]
+    agreement = w.client.post("/widget/v1/accept", json={"offer_id": offer["id"]}, headers=headers).get_json()
+    sign = {"agreement_hash": agreement["hash"], "agree": True}
+    assert w.client.post("/widget/v1/sign", json=sign, headers=headers).status_code == 200
+    loan_id = agreement["loan_id"]
+    key = w.book.partner.test_key
+    for _ in range(600):
+        if w.client.get(f"/v1/loans/{loan_id}", headers=auth(key)).get_json()["status"] == "active":
+            break
+        time.sleep(0.05)
+    schedule = w.client.get(f"/v1/loans/{loan_id}/schedule", headers=auth(key)).get_json()
+    first_due = date.fromisoformat(schedule["instalments"][0]["due_date"])
+    set_day(any_app, first_due + timedelta(days=3))  # no auto-debit ran: the instalment is late
+
+    _, secret = create_session(w.client, key, mode="repay", loan_id=loan_id, amount=None, scenario=None)
+    repay = widget_headers(w.book.partner.publishable_key, secret)
+    view = w.client.get("/widget/v1/loan", headers=repay).get_json()
+    instalment = schedule["instalments"][0]["payment"]
+    assert view["due_now"] > instalment and view["payment"] is None  # the instalment plus its penalty
+    assert view["autodebit"]["card_last4"] == "0128"
+    paying = w.client.post("/widget/v1/pay", json={}, headers=repay)
+    assert paying.status_code == 200, paying.get_json()
+    assert paying.get_json()["payment"]["amount"] == view["due_now"]
+    for _ in range(600):
+        view = w.client.get("/widget/v1/loan", headers=repay).get_json()
+        if view["payment"]["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    assert view["payment"]["status"] == "succeeded", view
+    [repayment] = w.client.get(f"/v1/loans/{loan_id}/repayments", headers=auth(key)).get_json()["data"]
+    assert repayment["source"] == "debit_now", repayment
+    assert repayment["business_date"] == (first_due + timedelta(days=3)).isoformat(), (repayment, view)
+    assert view["due_now"] == 0 and view["instalments"][0]["status"] == "paid", view
+    nothing = w.client.post("/widget/v1/pay", json={}, headers=repay)
+    assert nothing.status_code == 409 and nothing.get_json()["code"] == "nothing_due"
