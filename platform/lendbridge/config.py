@@ -40,6 +40,7 @@ class Settings:
     public_url: str | None = None
     event_retention_days: int = 90
     webhook_test_loopback: bool | None = None  # None: only in the embedded mode
+    sandbox_global_controls: bool | None = None  # None: only in the embedded mode
 
     @property
     def embedded(self) -> bool:
@@ -52,6 +53,15 @@ class Settings:
         server POST to services listening on its own loopback interface."""
         if self.webhook_test_loopback is not None:
             return self.webhook_test_loopback
+        return self.embedded
+
+    @property
+    def allows_global_simulator_controls(self) -> bool:
+        """Faults every test-mode tenant of the server would feel (a channel outage, the
+        bureau's latency, a shared test card's balance): right on a developer's own server,
+        wrong on a shared sandbox, where one partner's outage would break everyone's tests."""
+        if self.sandbox_global_controls is not None:
+            return self.sandbox_global_controls
         return self.embedded
 
     @property
@@ -86,6 +96,8 @@ class Settings:
         _maybe(changes, env, "LENDBRIDGE_EVENT_RETENTION_DAYS", "event_retention_days", int)
         if "LENDBRIDGE_SCHEDULER" in env:
             changes["run_scheduler"] = _switch(env["LENDBRIDGE_SCHEDULER"])
+        if env.get("LENDBRIDGE_SANDBOX_GLOBAL_CONTROLS"):
+            changes["sandbox_global_controls"] = _switch(env["LENDBRIDGE_SANDBOX_GLOBAL_CONTROLS"])
         if env.get("LENDBRIDGE_WEBHOOK_TEST_LOOPBACK"):
             changes["webhook_test_loopback"] = _switch(env["LENDBRIDGE_WEBHOOK_TEST_LOOPBACK"])
         s = replace(s, **changes)  # type: ignore[arg-type]
@@ -111,6 +123,7 @@ class Settings:
             secret_key="test-secret",  # noqa: S106 - tests only
             api_key_cache_ttl=0.0,
             webhook_test_loopback=True,  # tests receive webhooks on 127.0.0.1, on SQLite and PostgreSQL
+            sandbox_global_controls=True,  # each test has its own server's simulators
         )
         return replace(base, **overrides)  # type: ignore[arg-type]
 

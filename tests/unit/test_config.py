@@ -51,3 +51,12 @@ def test_loopback_webhooks_in_test_mode_only_on_a_local_embedded_server() -> Non
     assert not Settings.from_env(pg).allows_test_loopback_webhooks
     assert Settings.from_env({**pg, "LENDBRIDGE_WEBHOOK_TEST_LOOPBACK": "1"}).allows_test_loopback_webhooks
     assert not Settings.from_env({"LENDBRIDGE_WEBHOOK_TEST_LOOPBACK": "off"}).allows_test_loopback_webhooks
+
+
+def test_global_simulator_faults_only_on_a_local_embedded_server() -> None:
+    pg = {"LENDBRIDGE_DATABASE_URL": "postgresql://db/lendbridge"}
+    assert Settings.from_env({}).allows_global_simulator_controls
+    assert not Settings.from_env(pg).allows_global_simulator_controls
+    shared_on = {**pg, "LENDBRIDGE_SANDBOX_GLOBAL_CONTROLS": "on"}
+    assert Settings.from_env(shared_on).allows_global_simulator_controls
+    assert not Settings.from_env({"LENDBRIDGE_SANDBOX_GLOBAL_CONTROLS": "0"}).allows_global_simulator_controls

@@ -3,7 +3,10 @@
 They act on the sandbox's simulators (payment channels, custody bank, credit bureau) and
 on the caller's own test-mode objects. The simulators are shared by every test-mode
 tenant of one sandbox server, so a fault injected on a channel is felt by all of them,
-like a real outage would be; faults expire on their own.
+like a real outage would be; faults expire on their own. That is why these global
+controls exist only where the server allows them (`allows_global_simulator_controls`:
+by default a developer's own embedded server); on a shared sandbox, magic values script
+failures per request instead.
 """
 
 from __future__ import annotations
@@ -25,6 +28,18 @@ def require_test_mode(uow: UnitOfWork) -> None:
     if uow.ctx.livemode:
         raise PermissionDenied(
             "Simulator controls exist only in test mode; use a sk_test_ key", code="test_mode_only"
+        )
+
+
+def require_global_controls(uow: UnitOfWork) -> None:
+    """Test mode, on a server whose simulators are the caller's alone to break."""
+    require_test_mode(uow)
+    if not current_app.extensions["lendbridge"].settings.allows_global_simulator_controls:
+        raise PermissionDenied(
+            "This sandbox is shared: faults that every partner would feel cannot be injected here. "
+            "Use the magic values (docs/sandbox.md) to script failures per request, or run your own "
+            "server with `make sandbox`",
+            code="simulator_controls_shared",
         )
 
 
@@ -56,7 +71,7 @@ def channel_statuses(uow: UnitOfWork) -> list[dict[str, Any]]:
 
 
 def fail_channel(uow: UnitOfWork, name: str, seconds: float, mode: str) -> dict[str, Any]:
-    require_test_mode(uow)
+    require_global_controls(uow)
     if mode not in CHANNEL_FAULTS:
         raise InvalidParameter(f"mode must be one of {', '.join(CHANNEL_FAULTS)}", param="mode")
     channel = _channel(name)
@@ -65,7 +80,7 @@ def fail_channel(uow: UnitOfWork, name: str, seconds: float, mode: str) -> dict[
 
 
 def heal_channel(uow: UnitOfWork, name: str) -> dict[str, Any]:
-    require_test_mode(uow)
+    require_global_controls(uow)
     channel = _channel(name)
     channel.heal()
     channel.restore()
@@ -73,14 +88,14 @@ def heal_channel(uow: UnitOfWork, name: str) -> dict[str, Any]:
 
 
 def ambiguous_next(uow: UnitOfWork, name: str, count: int) -> dict[str, Any]:
-    require_test_mode(uow)
+    require_global_controls(uow)
     channel = _channel(name)
     channel.ambiguous_next(count)
     return {"object": "simulated_channel", "name": name, **channel.status()}
 
 
 def set_channel_latency(uow: UnitOfWork, name: str, ms: float) -> dict[str, Any]:
-    require_test_mode(uow)
+    require_global_controls(uow)
     channel = _channel(name)
     channel.set_latency(ms)
     return {"object": "simulated_channel", "name": name, **channel.status()}
@@ -90,7 +105,7 @@ def set_card_balance(uow: UnitOfWork, card: str, amount: int | None) -> dict[str
     """A test card's balance for auto-debits (None: unlimited again)."""
     from lendbridge.identity.validators import validate_bank_card
 
-    require_test_mode(uow)
+    require_global_controls(uow)
     number = validate_bank_card(card).number
     _simulators().set_card_balance(number, amount)
     return {"object": "simulated_card", "last4": number[-4:], "balance": amount}
@@ -101,7 +116,7 @@ def configure_bureau(
 ) -> dict[str, Any]:
     from lendbridge.risk.runtime import runtime
 
-    require_test_mode(uow)
+    require_global_controls(uow)
     backend = runtime().backend
     if latency_ms is not None:
         lo, hi = latency_ms
