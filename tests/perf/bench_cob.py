@@ -21,6 +21,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -260,6 +261,36 @@ def baseline(url: str) -> float:
     return seconds
 
 
+@dataclass(frozen=True)
+class TrialBalanceTimes:
+    from_lines_ms: float
+    roll_up_ms: float
+    rolled_entries: int
+    from_rollups_ms: float
+    equal: bool
+
+
+def trial_balances(db: Any, institution_id: str) -> TrialBalanceTimes:
+    """The institution's trial balance summed from every line, then from the rollups (after
+    rolling up everything made so far)."""
+    from lendbridge.ledger import rollups
+    from lendbridge.ledger import services as ledger
+
+    with db.snapshot() as s:
+        t0 = time.perf_counter()
+        slow = ledger.trial_balance_from_lines(s, institution_id, False, DAY)
+        from_lines = (time.perf_counter() - t0) * 1000
+    time.sleep(0.002)  # the fence is a millisecond floor
+    t0 = time.perf_counter()
+    rolled = rollups.roll_up(db, datetime.now(UTC), lag=timedelta(0))
+    roll_up = (time.perf_counter() - t0) * 1000
+    with db.snapshot() as s:
+        t0 = time.perf_counter()
+        fast = ledger.trial_balance(s, institution_id, False, DAY)
+        from_rollups = (time.perf_counter() - t0) * 1000
+    return TrialBalanceTimes(from_lines, roll_up, rolled, from_rollups, fast == slow)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="50,000 loans")
@@ -286,6 +317,7 @@ def main() -> int:
             accrued = conn.execute(
                 text("SELECT count(*) FROM loans WHERE accrued_through = :d"), {"d": DAY}
             ).scalar_one()
+        tb = trial_balances(db, bank)
         db.engine.dispose()
     target = TARGET_SECONDS_PER_MILLION * n / 1_000_000
     print(
@@ -304,7 +336,12 @@ def main() -> int:
         f"ratio COB / baseline time: {report.seconds / base:.2f}x; unbalanced entries: {unbalanced}; "
         f"loans accrued through {DAY}: {accrued:,}"
     )
-    ok = report.seconds <= target and unbalanced == 0 and accrued == n
+    print(
+        f"trial balance after the day: every line {tb.from_lines_ms:,.0f} ms; rolled up "
+        f"{tb.rolled_entries:,} entries in {tb.roll_up_ms:,.0f} ms, then {tb.from_rollups_ms:,.1f} ms "
+        f"({tb.from_lines_ms / max(tb.from_rollups_ms, 0.001):,.0f}x faster); equal: {tb.equal}"
+    )
+    ok = report.seconds <= target and unbalanced == 0 and accrued == n and tb.equal
     print("OK" if ok else "MISSED TARGET")
     return 0 if ok else 1
 

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from lendbridge.http.lifecycle import current_principal, get_uow, requires
 from lendbridge.ledger import services
+from lendbridge.ledger import tasks as _tasks  # noqa: F401 - registers the hourly rollup
 from lendbridge.ledger.schemas import TrialBalanceArgsSchema, TrialBalanceSchema, trial_balance_body
 
 blp = Blueprint("admin_ledger", __name__, url_prefix="/admin/v1", description="Institution ledgers")

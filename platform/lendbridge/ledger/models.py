@@ -105,3 +105,31 @@ class LedgerChainHead(Base):
     chain: Mapped[str] = mapped_column(String(80), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerRollup(Base):
+    """Debit and credit totals of one account of one book for one business date, over every
+    entry below the rollup mark (`LedgerRollupMark`): the trial balance reads these instead
+    of every journal line, plus the lines of the entries made since."""
+
+    __tablename__ = "ledger_rollups"
+
+    institution_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    account: Mapped[str] = mapped_column(String(30), primary_key=True)
+    debit: Mapped[int] = mapped_column(BigInteger)
+    credit: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerRollupMark(Base):
+    """One row. `fence`: the database refuses a journal entry whose id sorts below it (it
+    could be missed). `rolled`: every entry below it is in the rollups; entries from
+    `rolled` up are read line by line. The fence trails the wall clock by an hour, far
+    more than any transaction lasts, and moves in its own short transaction first."""
+
+    __tablename__ = "ledger_rollup_mark"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fence: Mapped[str] = mapped_column(String(40))
+    rolled: Mapped[str] = mapped_column(String(40))

@@ -355,7 +355,20 @@ class TrialBalance:
 
 
 def trial_balance(session: Session, institution_id: str, livemode: bool, as_of: date) -> TrialBalance:
-    """Debit and credit totals per account of one institution's books up to `as_of`."""
+    """Debit and credit totals per account of one institution's books up to `as_of`: the
+    rolled-up totals plus the lines of the entries made since the last rollup (`rollups`)."""
+    from lendbridge.ledger.rollups import BOOK_TOTALS
+
+    rows = session.execute(
+        BOOK_TOTALS, {"institution": institution_id, "livemode": livemode, "as_of": as_of}
+    ).all()
+    return _trial_balance(institution_id, livemode, as_of, rows)
+
+
+def trial_balance_from_lines(
+    session: Session, institution_id: str, livemode: bool, as_of: date
+) -> TrialBalance:
+    """The same totals summed from every journal line (what the rollups must agree with)."""
     rows = session.execute(
         select(JournalLine.account, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
@@ -366,6 +379,10 @@ def trial_balance(session: Session, institution_id: str, livemode: bool, as_of: 
         )
         .group_by(JournalLine.account)
     ).all()
+    return _trial_balance(institution_id, livemode, as_of, rows)
+
+
+def _trial_balance(institution_id: str, livemode: bool, as_of: date, rows: Sequence[Any]) -> TrialBalance:
     totals = {Account(name): (int(d or 0), int(c or 0)) for name, d, c in rows}
     return TrialBalance(
         institution_id,
