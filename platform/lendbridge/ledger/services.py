@@ -27,6 +27,7 @@ from lendbridge.db import utcnow
 from lendbridge.ledger import postings
 from lendbridge.ledger.models import JournalEntry, JournalLine, LedgerChainHead
 from lendbridge.ledger.postings import Account
+from lendbridge.ledger.rollups import BOOK_TOTALS
 
 SHARDS = 16
 PENDING_KEY = "ledger_pending"
@@ -357,8 +358,6 @@ class TrialBalance:
 def trial_balance(session: Session, institution_id: str, livemode: bool, as_of: date) -> TrialBalance:
     """Debit and credit totals per account of one institution's books up to `as_of`: the
     rolled-up totals plus the lines of the entries made since the last rollup (`rollups`)."""
-    from lendbridge.ledger.rollups import BOOK_TOTALS
-
     rows = session.execute(
         BOOK_TOTALS, {"institution": institution_id, "livemode": livemode, "as_of": as_of}
     ).all()
