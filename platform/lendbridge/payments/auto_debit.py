@@ -11,16 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lendbridge.audit import service as audit
-from lendbridge.core.ids import new_id
 from lendbridge.payments.custody import primary_account
 from lendbridge.payments.execution import execute_payment
 from lendbridge.payments.instructions import (
     ACTIVE_STATES,
-    PURPOSE_DIRECTION,
     InstructionState,
     Purpose,
     auto_debit_operation,
-    instruction_id,
 )
 from lendbridge.payments.models import (
     Mandate,
@@ -186,34 +183,20 @@ def _create_debit(
             log.warning("auto-debit of loan %s skipped: institution has no custody account", item.loan_id)
             return None
         now = uow.now()
-        payment = PaymentInstruction(
-            id=new_id("pay"),
-            created=now,
-            updated=now,
-            instruction_id=instruction_id(item.loan_id, operation, item.attempt),
+        payment = PaymentInstruction.pending(
+            now=now,
             subject_id=item.loan_id,
             operation=operation,
             sequence=item.attempt,
-            direction=PURPOSE_DIRECTION[Purpose.AUTO_DEBIT].value,
-            purpose=Purpose.AUTO_DEBIT.value,
+            purpose=Purpose.AUTO_DEBIT,
             amount=amount,
-            currency="CNY",
             institution_id=institution,
             custody_account_id=custody.id,
-            counterparty_kind=PartyKind.CARD.value,
-            counterparty_ref=mandate.borrower_id,
-            counterparty_bank=mandate.card_bank,
-            counterparty_last4=mandate.card_last4,
+            counterparty=(PartyKind.CARD.value, mandate.borrower_id, mandate.card_bank, mandate.card_last4),
             mandate_id=mandate.id,
             due_date=item.due_date,
             test_clock_id=item.test_clock_id,
-            state=InstructionState.PENDING.value,
-            spent_channels=[],
-            route=[],
-            submissions=0,
-            checks=0,
-            attempts_logged=0,
-            next_check_at=now + timedelta(seconds=rt.pending_grace_seconds),
+            first_check_at=now + timedelta(seconds=rt.pending_grace_seconds),
         )
         uow.session.add(payment)
         audit.record(

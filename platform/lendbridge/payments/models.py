@@ -20,7 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from lendbridge.core.ids import new_id
 from lendbridge.db import Base, TenantScoped
+from lendbridge.payments.instructions import PURPOSE_DIRECTION, InstructionState, Purpose, instruction_id
 
 
 class CustodyAccount(TenantScoped, Base):
@@ -109,6 +111,56 @@ class PaymentInstruction(TenantScoped, Base):
     submitted_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     succeeded_on: Mapped[date | None] = mapped_column(Date)
+
+    @classmethod
+    def pending(
+        cls,
+        *,
+        now: datetime,
+        subject_id: str,
+        operation: str,
+        sequence: int,
+        purpose: Purpose,
+        amount: int,
+        institution_id: str,
+        custody_account_id: str,
+        counterparty: tuple[str, str, str, str],
+        first_check_at: datetime,
+        mandate_id: str | None = None,
+        due_date: date | None = None,
+        test_clock_id: str | None = None,
+    ) -> PaymentInstruction:
+        """A new instruction, not yet sent; `counterparty` is (kind, ref, bank code, last 4)."""
+        kind, ref, bank, last4 = counterparty
+        return cls(
+            id=new_id("pay"),
+            created=now,
+            updated=now,
+            instruction_id=instruction_id(subject_id, operation, sequence),
+            subject_id=subject_id,
+            operation=operation,
+            sequence=sequence,
+            direction=PURPOSE_DIRECTION[purpose].value,
+            purpose=purpose.value,
+            amount=amount,
+            currency="CNY",
+            institution_id=institution_id,
+            custody_account_id=custody_account_id,
+            counterparty_kind=kind,
+            counterparty_ref=ref,
+            counterparty_bank=bank,
+            counterparty_last4=last4,
+            mandate_id=mandate_id,
+            due_date=due_date,
+            test_clock_id=test_clock_id,
+            state=InstructionState.PENDING.value,
+            spent_channels=[],
+            route=[],
+            submissions=0,
+            checks=0,
+            attempts_logged=0,
+            next_check_at=first_check_at,
+        )
 
     __table_args__ = (
         UniqueConstraint("subject_id", "operation", "sequence", name="uq_payment_instructions_identity"),

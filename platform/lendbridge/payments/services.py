@@ -32,11 +32,9 @@ from lendbridge.core.pagination import Page, PageRequest
 from lendbridge.payments.custody import primary_custody_account
 from lendbridge.payments.instructions import (
     ACTIVE_STATES,
-    Direction,
     InstructionState,
     Purpose,
     disbursement_operation,
-    instruction_id,
 )
 from lendbridge.payments.models import (
     Mandate,
@@ -114,32 +112,23 @@ def disburse_loan(uow: UnitOfWork, loan_id: str, *, ports: Ports | None = None) 
     payee = _payee(uow, ports, loan.disburse_to, loan.borrower_id, loan.merchant)
     sequence = latest.sequence + 1 if latest is not None else 1
     now = uow.now()
-    payment = PaymentInstruction(
-        id=new_id("pay"),
-        created=now,
-        updated=now,
-        instruction_id=instruction_id(loan_id, operation, sequence),
+    payment = PaymentInstruction.pending(
+        now=now,
         subject_id=loan_id,
         operation=operation,
         sequence=sequence,
-        direction=Direction.PAYOUT.value,
-        purpose=Purpose.DISBURSEMENT.value,
+        purpose=Purpose.DISBURSEMENT,
         amount=amount,
-        currency="CNY",
         institution_id=loan.institution_id,
         custody_account_id=custody.id,
-        counterparty_kind=payee.kind.value,
-        counterparty_ref=loan.borrower_id if loan.disburse_to != "merchant" else f"merchant:{loan_id}",
-        counterparty_bank=payee.bank_code,
-        counterparty_last4=payee.last4,
+        counterparty=(
+            payee.kind.value,
+            loan.borrower_id if loan.disburse_to != "merchant" else f"merchant:{loan_id}",
+            payee.bank_code,
+            payee.last4,
+        ),
         test_clock_id=loan.test_clock_id,
-        state=InstructionState.PENDING.value,
-        spent_channels=[],
-        route=[],
-        submissions=0,
-        checks=0,
-        attempts_logged=0,
-        next_check_at=now + timedelta(seconds=30),
+        first_check_at=now + timedelta(seconds=30),
     )
     uow.session.add(payment)
     uow.session.flush()
@@ -262,33 +251,19 @@ def debit_now(
     custody = primary_custody_account(uow, loan.institution_id)
     sequence = latest.sequence + 1 if latest is not None else 1
     now = uow.now()
-    payment = PaymentInstruction(
-        id=new_id("pay"),
-        created=now,
-        updated=now,
-        instruction_id=instruction_id(loan_id, operation, sequence),
+    payment = PaymentInstruction.pending(
+        now=now,
         subject_id=loan_id,
         operation=operation,
         sequence=sequence,
-        direction=Direction.COLLECTION.value,
-        purpose=Purpose.DEBIT_NOW.value,
+        purpose=Purpose.DEBIT_NOW,
         amount=amount,
-        currency="CNY",
         institution_id=loan.institution_id,
         custody_account_id=custody.id,
-        counterparty_kind=PartyKind.CARD.value,
-        counterparty_ref=mandate.borrower_id,
-        counterparty_bank=mandate.card_bank,
-        counterparty_last4=mandate.card_last4,
+        counterparty=(PartyKind.CARD.value, mandate.borrower_id, mandate.card_bank, mandate.card_last4),
         mandate_id=mandate.id,
         test_clock_id=loan.test_clock_id,
-        state=InstructionState.PENDING.value,
-        spent_channels=[],
-        route=[],
-        submissions=0,
-        checks=0,
-        attempts_logged=0,
-        next_check_at=now + timedelta(seconds=30),
+        first_check_at=now + timedelta(seconds=30),
     )
     uow.session.add(payment)
     uow.session.flush()
