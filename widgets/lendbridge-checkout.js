@@ -762,6 +762,9 @@ th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
     async _repay(notice) {
       const t = this.t, v = await this._api('GET', '/loan'), due = v.next_due, card = v.autodebit, pay = v.payment;
       const inFlight = !!pay && ['pending', 'processing', 'unknown'].includes(pay.status);
+      // A debit this view started (or watched) has ended, perhaps before this read: say how.
+      if (!notice && this._awaitingPay && pay && !inFlight) notice = this._payOutcome(pay);
+      if (!inFlight) this._awaitingPay = false;
       const line = h('p', { 'aria-live': 'polite', class: notice && notice.ok ? 'ok' : 'muted',
         text: inFlight ? t.debiting : (notice ? notice.text : '') });
       let payForm = null;
@@ -774,6 +777,7 @@ th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
           ev.preventDefault();
           this._busy(payForm, t.debiting, async () => {
             await this._api('POST', '/pay', {});
+            this._awaitingPay = true;
             await this._repay();
           });
         });
@@ -798,20 +802,24 @@ th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
 
     // The debit runs in the background: poll until the card answers, then show the outcome.
     _watchPayment() {
-      const t = this.t, gen = this._gen;
+      const gen = this._gen;
       let tries = 0;
+      this._awaitingPay = true;
       const poll = async () => {
         if (gen !== this._gen || ++tries > 60) return;
         let v = null;
         try { v = await this._api('GET', '/loan'); } catch (_) { /* keep polling */ }
         const pay = v && v.payment;
-        if (pay && pay.status === 'succeeded') return this._repay({ ok: true, text: t.payReceived });
-        if (pay && (pay.status === 'failed' || pay.status === 'reversed')) {
-          return this._repay({ text: pay.failure_code === 'insufficient_funds' ? t.payFailedFunds : t.payFailedOther });
-        }
+        if (pay && !['pending', 'processing', 'unknown'].includes(pay.status)) return this._repay();
         this._timers.push(setTimeout(poll, tries < 10 ? 500 : 1500));
       };
       this._timers.push(setTimeout(poll, 400));
+    }
+
+    _payOutcome(pay) {
+      const t = this.t;
+      if (pay.status === 'succeeded') return { ok: true, text: t.payReceived };
+      return { text: pay.failure_code === 'insufficient_funds' ? t.payFailedFunds : t.payFailedOther };
     }
   }
 

@@ -41,12 +41,12 @@ class Api:
         raise AssertionError(f"{path} did not settle: {value}")
 
 
-def _late_loan(api: Api) -> str:
+def _late_loan(api: Api, *, birth: str) -> str:
     """A loan on a test clock whose first instalment is two days late (the card was empty on
     the due date and at the retry); the card has money again now."""
     start = datetime.now(UTC).replace(hour=4, minute=0, second=0, microsecond=0)
     clock = api.call("POST", "/v1/test_clocks", {"frozen_time": int(start.timestamp())})
-    body = "11010519880512995"
+    body = f"110105{birth}995"  # a prime bureau file
     borrower = api.call(
         "POST",
         "/v1/borrowers",
@@ -77,7 +77,7 @@ def _late_loan(api: Api) -> str:
             "term": 12,
             "purpose": "education",
             "consent_ids": consents,
-            "device": {"fingerprint": "fp-browser-repay", "ip": "203.0.113.9"},
+            "device": {"fingerprint": f"fp-repay-{birth}", "ip": "203.0.113.9"},
         },
     )
     assert application["status"] == "approved", application["reason_codes"]
@@ -102,21 +102,28 @@ def _late_loan(api: Api) -> str:
     return loan_id
 
 
+@pytest.mark.parametrize("channel_ms", [0, 1500], ids=["debit-done-before-the-view-reloads", "debit-watched"])
 def test_a_late_student_pays_what_is_due_from_the_repayment_view(
-    stack: Stack, page: tuple[Any, Console]
+    stack: Stack, page: tuple[Any, Console], channel_ms: int
 ) -> None:
     from playwright.sync_api import expect
 
     api = Api(stack)
-    loan_id = _late_loan(api)
+    loan_id = _late_loan(api, birth="19880512" if channel_ms else "19860923")
+    # The outcome must show whether the card answers before the widget reads the loan again
+    # or only after it has started watching the debit.
+    before = {c["name"]: c["latency_ms"] for c in api.call("GET", "/v1/sandbox/channels")}
+    for channel in before:
+        api.call("POST", f"/v1/sandbox/channels/{channel}/latency", {"ms": channel_ms})
     # EduLink knows this student's enrolment and its loan (as after a paid enrolment).
     store = stack.site_app.extensions["edulink"].store
+    enrolment_id = f"enr_repay_{channel_ms}"
     store.add(
-        Enrolment("enr_repay1", COURSES["py-fullstack"], "张晓雨", "zh-CN", status="paid", loan_id=loan_id)
+        Enrolment(enrolment_id, COURSES["py-fullstack"], "张晓雨", "zh-CN", status="paid", loan_id=loan_id)
     )
 
     pg, console = page
-    pg.goto(f"{stack.site}/enrolments/enr_repay1/repayments?lang=zh-CN")
+    pg.goto(f"{stack.site}/enrolments/{enrolment_id}/repayments?lang=zh-CN")
     widget = pg.locator("lendbridge-checkout")
     expect(widget.get_by_role("heading", name="我的还款")).to_be_visible(timeout=15_000)
     expect(widget.get_by_text("今日应还（含罚息）")).to_be_visible()
@@ -127,6 +134,13 @@ def test_a_late_student_pays_what_is_due_from_the_repayment_view(
     assert owed["status"] == "overdue" and owed["penalty"] > 0
     ARTIFACTS.mkdir(exist_ok=True)
     widget.screenshot(path=str(ARTIFACTS / "widget-repay-due.png"))
+    if channel_ms == 0:
+        # Hold the widget's next read of the loan until the card has surely answered.
+        def late_read(route: Any) -> None:
+            time.sleep(2.0)
+            route.continue_()
+
+        pg.route("**/widget/v1/loan", late_read)
     pay.click()
 
     expect(widget.get_by_text("还款成功，谢谢！")).to_be_visible(timeout=20_000)
@@ -139,5 +153,7 @@ def test_a_late_student_pays_what_is_due_from_the_repayment_view(
     assert [r["source"] for r in repayments] == ["debit_now"]
     text = widget.inner_text()
     assert "null" not in text and "undefined" not in text
-    widget.screenshot(path=str(ARTIFACTS / "widget-repay-paid.png"))
+    widget.screenshot(path=str(ARTIFACTS / f"widget-repay-paid-{channel_ms}.png"))
+    for channel, ms in before.items():  # the stack is shared by the other browser tests
+        api.call("POST", f"/v1/sandbox/channels/{channel}/latency", {"ms": ms})
     assert console.csp_violations(pg) == [] and console.errors == []
