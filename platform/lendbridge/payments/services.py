@@ -130,15 +130,23 @@ def disburse_loan(uow: UnitOfWork, loan_id: str, *, ports: Ports | None = None) 
         test_clock_id=loan.test_clock_id,
         first_check_at=now + timedelta(seconds=30),
     )
+    _start(uow, ports, payment)
+    ports.loans.start_disbursement(uow, loan_id)
+    return payment
+
+
+def _start(uow: UnitOfWork, ports: Ports, payment: PaymentInstruction) -> None:
+    """Store a new instruction, audit it, and execute it once the transaction has committed."""
     uow.session.add(payment)
     uow.session.flush()
-    ports.loans.start_disbursement(uow, loan_id)
     audit.record(
-        uow.session, "payment.created", payment.id, {"loan": loan_id, "amount": amount, "sequence": sequence}
+        uow.session,
+        "payment.created",
+        payment.id,
+        {"loan": payment.subject_id, "amount": payment.amount, "sequence": payment.sequence},
     )
     payment_id, tenant_id, livemode = payment.id, payment.tenant_id, payment.livemode
     uow.after_commit(lambda: ports.enqueue("payments.execute", payment_id, tenant_id, livemode))
-    return payment
 
 
 def disbursement_of(uow: UnitOfWork, loan_id: str, *, ports: Ports | None = None) -> PaymentInstruction:
@@ -265,13 +273,7 @@ def debit_now(
         test_clock_id=loan.test_clock_id,
         first_check_at=now + timedelta(seconds=30),
     )
-    uow.session.add(payment)
-    uow.session.flush()
-    audit.record(
-        uow.session, "payment.created", payment.id, {"loan": loan_id, "amount": amount, "sequence": sequence}
-    )
-    payment_id, tenant_id, livemode = payment.id, payment.tenant_id, payment.livemode
-    uow.after_commit(lambda: ports.enqueue("payments.execute", payment_id, tenant_id, livemode))
+    _start(uow, ports, payment)
     return payment
 
 
